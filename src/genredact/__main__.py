@@ -1,0 +1,5 @@
+import sys
+
+from genredact.cli import main
+
+sys.exit(main())

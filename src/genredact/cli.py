@@ -1,0 +1,257 @@
+"""The `genredact` command line: a thin layer over the library (no logic of its own)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+DESCRIPTION = """Post-edit a pre-trained generative model so it stops producing a described kind of output,
+keep the quality of the rest, and measure both under an independent judge.
+
+  genredact demo                                   redact a class from the shipped Fashion-MNIST GAN
+  genredact redact fashion-dcgan --target label=Sandal --out runs/sandal
+  genredact eval runs/sandal/model --target label=Sandal
+  genredact sample fashion-dcgan --n 16 --seed 0 --out x.npz --grid x.png
+  genredact list methods | models
+  genredact zoo train fashion-dcgan
+"""
+
+
+def _sets(pairs: Sequence[str]) -> dict[str, Any]:
+    from genredact.errors import GenredactError
+
+    out: dict[str, Any] = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            raise GenredactError(f"--set {p!r} must look like key=value, e.g. --set steps=200")
+        out[key.strip().removeprefix("method.")] = value
+    return out
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a zoo name (see `genredact list models`) or a genredact model folder")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genredact", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="redact one class from the shipped Fashion-MNIST GAN and show before/after",
+                       description="Take the shipped pre-trained GAN, redact one class, print a before/after table and write a run folder with sample grids and a report.")
+    p.add_argument("--model", default="fashion-dcgan", help="zoo GAN to redact (default: fashion-dcgan)")
+    p.add_argument("--label", default="Sandal", help="class to redact, by name or number (default: Sandal)")
+    p.add_argument("--method", default="redact-classifier", help="redaction method (default: redact-classifier)")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the method's)")
+    p.add_argument("--n", type=int, default=10000, help="samples for evaluation (default: 10000)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/demo, numbered if it exists)")
+    p.add_argument("--seed", type=int, default=0)
+    _add_common(p)
+
+    p = sub.add_parser("redact", help="redact a target from a model and write a run folder",
+                       description="Redact TARGET from MODEL with METHOD and write a run folder (model/, metrics.jsonl, samples/, report.md).")
+    _add_model(p)
+    p.add_argument("--target", required=True, help="label=NAME|NUMBER[,..] (the zoo's redaction classifier), samples=DIR, or validity=package.module:function")
+    p.add_argument("--method", default=None, help="method name (see `genredact list methods`; default per family: redact-classifier for GANs)")
+    p.add_argument("--out", required=True, help="run folder to create (must not exist)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method option, e.g. --set steps=200 --set real=generator (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the method's random draws (default: 0)")
+    p.add_argument("--n-eval", type=int, default=10000, help="samples for the before/after evaluation (default: 10000)")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluation (e.g. for targets without labels)")
+    _add_common(p)
+
+    p = sub.add_parser("eval", help="measure residual rate and quality of a model under the independent judge",
+                       description="Sample MODEL and report the residual rate of the TARGET's labels (with a one-sided 95% Clopper-Pearson bound) and FID/KID/precision/recall in the judge's feature space.")
+    _add_model(p)
+    p.add_argument("--target", required=True, help="label=NAME|NUMBER[,..]: the classes whose residual rate is measured")
+    p.add_argument("--n", type=int, default=10000, help="number of samples (default: 10000)")
+    p.add_argument("--seed", type=int, default=1234, help="seed of the sample latents (default: 1234)")
+    p.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    _add_common(p)
+
+    p = sub.add_parser("sample", help="draw samples from a model into an .npz (and a PNG grid)",
+                       description="Draw N samples and save them as a uint8 array `x` of shape (N, H, W) for 1-channel models, (N, C, H, W) otherwise.")
+    _add_model(p)
+    p.add_argument("--n", type=int, default=64, help="number of samples (default: 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents (default: 0)")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--grid", default=None, help="also write a PNG grid here")
+    _add_common(p)
+
+    p = sub.add_parser("list", help="list methods or zoo models", description="List registered methods or zoo models.")
+    p.add_argument("what", choices=["methods", "models"], help="what to list")
+
+    p = sub.add_parser("zoo", help="train the zoo's models", description="Train a zoo model with its committed recipe and write its weights and model card.")
+    zsub = p.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND")
+    zt = zsub.add_parser("train", help="train one zoo model", description="Train zoo model NAME (see `genredact list models`).")
+    zt.add_argument("name", help="zoo model name")
+    zt.add_argument("--out", default=None, help="folder to write (default: the package's shipped weights folder)")
+    zt.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override, e.g. --set steps=100")
+    _add_common(p)
+    return parser
+
+
+def _print_table(before: dict[str, Any], after: dict[str, Any], name: str) -> None:
+    from genredact.report import metrics_table
+
+    print(metrics_table(before, after, after_name=name))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from genredact.run import run_redaction
+
+    out = Path(args.out) if args.out else _numbered(Path("runs") / "demo")
+    config = {} if args.steps is None else {"steps": args.steps}
+    res = run_redaction(args.model, f"label={args.label}", out=out, method=args.method, config=config, seed=args.seed,
+                        n_eval=args.n, device=args.device, progress=not args.quiet)
+    _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
+    print(f"\nrun folder: {out}\n  report:  {out / 'report.md'}\n  grids:   {out / 'samples' / 'before.png'}, {out / 'samples' / 'after.png'}\n  model:   {out / 'model'}")
+    return 0
+
+
+def _numbered(base: Path) -> Path:
+    if not base.exists():
+        return base
+    i = 2
+    while base.with_name(f"{base.name}-{i}").exists():
+        i += 1
+    return base.with_name(f"{base.name}-{i}")
+
+
+def cmd_redact(args: argparse.Namespace) -> int:
+    from genredact.run import run_redaction
+
+    res = run_redaction(args.model, args.target, out=args.out, method=args.method, config=_sets(args.set), seed=args.seed,
+                        n_eval=args.n_eval, device=args.device, progress=not args.quiet, evaluate_models=not args.no_eval)
+    if res["before"] is not None:
+        _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
+    print(f"run folder: {res['out']}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from genredact.api import resolve_model
+    from genredact.errors import GenredactError
+    from genredact.evaluate import evaluate
+    from genredact.targets import parse_target
+
+    model = resolve_model(args.model, args.device)
+    target = parse_target(args.target, model)
+    if target.labels is None:
+        raise GenredactError("eval measures classes under the judge: give --target label=NAME")
+    res = evaluate(model, labels=target.labels, n=args.n, seed=args.seed)
+    for key in ("n", "residual_rate", "residual_upper95", "fid", "kid", "precision", "recall"):
+        print(f"{key:18s} {res[key]:.4f}" if isinstance(res[key], float) else f"{key:18s} {res[key]}")
+    if args.json:
+        from genredact.checkpoint import write_json_atomic
+
+        write_json_atomic(args.json, res)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import os
+
+    import numpy as np
+
+    from genredact.api import resolve_model
+    from genredact.data import to_uint8
+    from genredact.errors import GenredactError
+    from genredact.seeding import make_generator
+
+    if args.n < 1:
+        raise GenredactError(f"--n must be at least 1, got {args.n}")
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise GenredactError(f"--out must end in .npz, got {out}")
+    model = resolve_model(args.model, args.device)
+    x = model.sample(args.n, generator=make_generator(args.seed))
+    arr = to_uint8(x)
+    if arr.shape[1] == 1:
+        arr = arr[:, 0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp.npz")
+    np.savez_compressed(tmp, x=arr)
+    os.replace(tmp, out)
+    print(f"wrote {out} (x: {arr.dtype} {tuple(arr.shape)})")
+    if args.grid:
+        from genredact.report import save_grid
+
+        print(f"wrote {save_grid(x, args.grid)}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "methods":
+        from genredact.methods import METHODS
+
+        for name in METHODS.names():
+            cls = METHODS.get(name)
+            print(f"{name:18s} [{'/'.join(cls.families)}; target: {'|'.join(cls.target_kinds)}] {cls.summary}\n{'':18s} {cls.paper}")
+    else:
+        from genredact.zoo import WEIGHTS_DIR, ZOO
+
+        for e in ZOO.values():
+            shipped = "shipped" if (WEIGHTS_DIR / e.name / "model.safetensors").is_file() else "not trained"
+            print(f"{e.name:20s} {e.kind:10s} {e.dataset:14s} {shipped:12s} {e.description}")
+    return 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    from genredact.errors import GenredactError
+    from genredact.zoo import train_entry
+
+    if args.zoo_command != "train":
+        raise GenredactError("use `genredact zoo train NAME`")
+    overrides = {k: _num(v) for k, v in _sets(args.set).items()}
+    path = train_entry(args.name, out=args.out, overrides=overrides, progress=not args.quiet, device=args.device)
+    print(f"wrote {path} (model card: {path / 'MODEL_CARD.md'})")
+    return 0
+
+
+def _num(v: str) -> Any:
+    for t in (int, float):
+        try:
+            return t(v)
+        except ValueError:
+            pass
+    return v
+
+
+COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from genredact import __version__
+
+        print(__version__)
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 0
+    from genredact.errors import GenredactError
+
+    try:
+        return COMMANDS[args.command](args)
+    except GenredactError as exc:
+        print(f"genredact: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genredact: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Evaluation under an independent judge: residual rate with a Clopper-Pearson bound, and FID, KID,
+precision and recall in the judge's feature space against the valid part of the test set."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from genredact.data import ImageData, load_dataset, to_float
+from genredact.errors import GenredactError
+from genredact.seeding import make_generator
+
+_REAL_CACHE: dict[tuple[int, str, tuple[int, ...]], torch.Tensor] = {}
+
+
+def real_features(judge: nn.Module, real: ImageData, labels: tuple[int, ...]) -> torch.Tensor:
+    """Judge features of the valid part of `real` (cached per judge object and label set)."""
+    key = (id(judge), real.name, tuple(labels))
+    if key not in _REAL_CACHE:
+        _, feats = judge.predict(to_float(real.without(labels).x))
+        _REAL_CACHE.clear()
+        _REAL_CACHE[key] = feats
+    return _REAL_CACHE[key]
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    *,
+    labels: tuple[int, ...] | list[int],
+    judge: nn.Module | None = None,
+    real: ImageData | None = None,
+    n: int = 10000,
+    seed: int = 1234,
+    kid_subsets: int = 50,
+    pr_k: int = 3,
+    samples: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """Metrics of `model`'s samples. `labels` are the redacted classes in the judge's label space.
+
+    The judge defaults to the zoo's evaluation judge for the model's data set, and `real` to that data
+    set's test split. Returns residual_rate, residual_upper95, residual_k, n, fid, kid, kid_std,
+    precision, recall and the sampling time.
+    """
+    from genredact.metrics import fid, kid, precision_recall, residual_rate
+
+    dataset = getattr(model, "dataset", None)
+    if judge is None:
+        from genredact.zoo import load_classifier
+
+        if not dataset:
+            raise GenredactError("the model does not name its data set; pass judge=... and real=...")
+        judge = load_classifier(dataset, role="judge")
+    if real is None:
+        if not dataset:
+            raise GenredactError("the model does not name its data set; pass real=...")
+        real = load_dataset(dataset, "test")
+    labels = tuple(int(v) for v in labels)
+    if n < 2:
+        raise GenredactError(f"evaluation needs at least 2 samples, got n={n}")
+    t0 = time.perf_counter()
+    if samples is None:
+        samples = model.sample(n, generator=make_generator(seed))
+    sample_s = time.perf_counter() - t0
+    probs, feats = judge.predict(samples)
+    res = residual_rate(probs, labels)
+    rfeats = real_features(judge, real, labels)
+    kid_mean, kid_std = kid(rfeats, feats, subsets=kid_subsets, subset_size=1000, generator=make_generator(seed + 1))
+    precision, recall = precision_recall(rfeats, feats, k=pr_k)
+    return {
+        "n": int(res["n"]),
+        "residual_rate": float(res["rate"]),
+        "residual_upper95": float(res["upper95"]),
+        "residual_k": int(res["k"]),
+        "fid": float(fid(rfeats, feats)),
+        "kid": float(kid_mean),
+        "kid_std": float(kid_std),
+        "precision": float(precision),
+        "recall": float(recall),
+        "sample_s": sample_s,
+        "judge": getattr(judge, "role", "judge"),
+        "class_share": (probs.argmax(1).bincount(minlength=probs.shape[1]).double() / probs.shape[0]).tolist(),
+    }

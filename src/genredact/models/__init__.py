@@ -1,0 +1,7 @@
+"""Model families (adapters) and the built-in networks."""
+from genredact.models.base import MODEL_CLASSES, NETS, GenerativeModel, build_net
+from genredact.models.classifier import ClassifierModel
+from genredact.models.gan import GanModel
+from genredact.models import nets as _nets  # noqa: F401  (fills NETS)
+
+__all__ = ["MODEL_CLASSES", "NETS", "GenerativeModel", "GanModel", "ClassifierModel", "build_net"]

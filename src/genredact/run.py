@@ -1,0 +1,131 @@
+"""One redaction saved as a run folder: config.json (written first), model/, metrics.jsonl,
+samples/before.png + after.png on the same latents, log.json and report.md.
+
+The folder is built under a temporary sibling name and renamed into place at the end, so a failed run
+leaves nothing behind; the input model is only read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
+from genredact.errors import GenredactError
+from genredact.seeding import make_generator
+
+GRID_N = 64
+
+
+def _jsonable(v: Any) -> Any:
+    return v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
+
+
+def run_redaction(
+    model_ref: str,
+    target_spec: str,
+    *,
+    out: str | Path,
+    method: str | None = None,
+    config: dict[str, Any] | None = None,
+    seed: int = 0,
+    n_eval: int = 10000,
+    eval_seed: int = 1234,
+    device: str = "cpu",
+    progress: bool = True,
+    evaluate_models: bool = True,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Redact, evaluate before/after under the judge, and write the run folder at `out`."""
+    from genredact import api
+    from genredact.methods import DEFAULT_METHOD
+    from genredact.report import save_grid, write_report
+    from genredact.targets import parse_target
+    from genredact.zoo import classifier_name, load_classifier, resolve_model_path
+
+    out = Path(out)
+    if out.exists():
+        raise GenredactError(f"run folder {out} already exists; choose another --out or remove it")
+    model_path = resolve_model_path(model_ref)
+    model = api.resolve_model(model_path, device)
+    target = parse_target(target_spec, model)
+    method = method or DEFAULT_METHOD.get(getattr(model, "family", ""), "")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        judge_name = classifier_name(model.dataset, "judge") if getattr(model, "dataset", None) else None
+        resolved = {
+            "model": str(model_ref),
+            "model_path": str(model_path),
+            "parent_sha256": folder_sha256(model_path),
+            "target": target_spec,
+            "method": method,
+            "config": config or {},
+            "seed": seed,
+            "n_eval": n_eval,
+            "eval_seed": eval_seed,
+            "device": device,
+            "judge": judge_name,
+            "judge_independent": judge_name != getattr(target, "source", None),
+        }
+        write_json_atomic(tmp / "config.json", resolved)
+        echo(f"redacting {target.to_json()} from {model_ref} with {method} ...")
+        edited, log = api.redact(model, target, method, seed=seed, device=device, progress=progress, **(config or {}))
+        summary: dict[str, Any] = {"steps": log["steps"], "wall_s": log["wall_s"], "peak_mem_mb": log["peak_mem_mb"]}
+        records: list[dict[str, Any]] = []
+        before = after = None
+        if evaluate_models:
+            labels = target.labels
+            if labels is None:
+                raise GenredactError("evaluation under the judge needs class labels; this target has none, so run with --no-eval")
+            judge = load_classifier(model.dataset, role="judge", device=device)
+            echo(f"evaluating before and after on {n_eval} samples under the judge {judge_name} ...")
+            before = api_evaluate(model, labels, judge, n_eval, eval_seed)
+            after = api_evaluate(edited, labels, judge, n_eval, eval_seed)
+            now = time.time()
+            for name, res in (("before", before), ("after", {**after, **summary})):
+                for key, value in res.items():
+                    if isinstance(value, (int, float)):
+                        records.append({"name": key, "value": value, "n": res.get("n"), "seed": eval_seed, "model": name, "time": now})
+            summary.update({k: after[k] for k in ("residual_rate", "residual_upper95", "fid", "kid", "precision", "recall")})
+        else:
+            records = [{"name": k, "value": v, "model": "after", "time": time.time()} for k, v in summary.items()]
+        redaction = {
+            "target": target.to_json(),
+            "method": method,
+            "config": log["config"],
+            "seed": seed,
+            "parent": str(model_ref),
+            "parent_sha256": resolved["parent_sha256"],
+            "summary": summary,
+        }
+        save_pretrained(edited.cpu(), tmp / "model", redaction=redaction)
+        with open(tmp / "metrics.jsonl", "w") as f:
+            for rec in records:
+                f.write(json.dumps(rec) + "\n")
+        write_json_atomic(tmp / "log.json", {k: _jsonable(v) for k, v in log.items()})
+        # Same latents before and after (a rejection sampler draws its own and filters them).
+        z = model.latents(GRID_N, generator=make_generator(eval_seed))
+        with torch.no_grad():
+            model.eval(), edited.eval()
+            save_grid(model.generate(z), tmp / "samples" / "before.png", nrow=8)
+            after_x = edited.sample(GRID_N, generator=make_generator(eval_seed)) if hasattr(edited, "acceptance") else edited.to(z.device).generate(z)
+            save_grid(after_x, tmp / "samples" / "after.png", nrow=8)
+        write_report(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {"out": str(out), "before": before, "after": after, "log": log, "summary": summary}
+
+
+def api_evaluate(model: torch.nn.Module, labels: tuple[int, ...], judge: torch.nn.Module, n: int, seed: int) -> dict[str, Any]:
+    from genredact.evaluate import evaluate
+
+    return evaluate(model, labels=labels, judge=judge, n=n, seed=seed)

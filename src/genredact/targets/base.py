@@ -1,0 +1,174 @@
+"""Targets describe what a redacted model must stop producing.
+
+- `SamplesTarget`: a set of images (uint8 (N, C, H, W)), e.g. a folder the user never wants to see again.
+- `ValidityTarget`: a black-box function `valid(x) -> bool (B,)` on images in [-1, 1]; not differentiable.
+- `ClassifierTarget`: a differentiable classifier plus the labels to redact (and an optional threshold on
+  their summed probability; without one, a sample is target content when its argmax is a redacted label).
+
+Every target can be written as JSON (`to_json`) so a run folder and the CLI can name it. The compact
+CLI form is parsed by `parse_target`: `label=5`, `label=Sandal`, `label=5,7`, `samples=DIR`,
+`validity=package.module:function`.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import torch
+
+from genredact.errors import GenredactError
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: ClassVar[str] = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind}
+
+    @property
+    def labels(self) -> tuple[int, ...] | None:
+        """Class labels of the target content, when it is described by classes."""
+        return None
+
+
+@dataclass(frozen=True)
+class SamplesTarget(Target):
+    images: np.ndarray = field(repr=False)
+    source: str = "<array>"
+    kind: ClassVar[str] = "samples"
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or len(self.images) == 0:
+            raise GenredactError(f"the sample target {self.source} is empty; give at least one image to redact")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "source": self.source, "n": int(len(self.images))}
+
+
+@dataclass(frozen=True)
+class ValidityTarget(Target):
+    """`fn(x)` returns True for valid (kept) images; False marks target content."""
+
+    fn: Callable[[torch.Tensor], Any] = field(repr=False)
+    spec: str = "<function>"
+    kind: ClassVar[str] = "validity"
+
+    @torch.no_grad()
+    def valid(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.as_tensor(np.asarray(_to_numpy(self.fn(x)))).to(torch.bool).reshape(-1)
+        if out.shape[0] != x.shape[0]:
+            raise GenredactError(f"validity function {self.spec} returned {out.shape[0]} values for {x.shape[0]} images; it must return one bool per image")
+        return out.to(x.device)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "spec": self.spec}
+
+
+def _to_numpy(v: Any) -> Any:
+    return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v
+
+
+@dataclass(frozen=True)
+class ClassifierTarget(Target):
+    classifier: torch.nn.Module = field(repr=False)
+    target_labels: tuple[int, ...] = ()
+    threshold: float | None = None
+    source: str = "<classifier>"
+    kind: ClassVar[str] = "classifier"
+
+    def __post_init__(self) -> None:
+        k = len(self.classifier.class_names)
+        if not self.target_labels:
+            raise GenredactError("a classifier target needs at least one label to redact")
+        bad = [lab for lab in self.target_labels if not 0 <= lab < k]
+        if bad:
+            raise GenredactError(f"label {bad[0]} does not exist; the classifier has labels 0..{k - 1}: {', '.join(self.classifier.class_names)}")
+
+    @property
+    def labels(self) -> tuple[int, ...]:
+        return self.target_labels
+
+    def target_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable summed probability of the redacted labels, (B,)."""
+        probs = torch.softmax(self.classifier(x), 1)
+        return probs[:, list(self.target_labels)].sum(1)
+
+    @torch.no_grad()
+    def valid(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.classifier(x)
+        if self.threshold is not None:
+            return torch.softmax(logits, 1)[:, list(self.target_labels)].sum(1) < self.threshold
+        return ~torch.isin(logits.argmax(1), torch.tensor(self.target_labels, device=logits.device))
+
+    def as_validity(self) -> ValidityTarget:
+        return ValidityTarget(fn=self.valid, spec=f"{self.source} labels={list(self.target_labels)}")
+
+    def to_json(self) -> dict[str, Any]:
+        names = self.classifier.class_names
+        return {"kind": self.kind, "classifier": self.source, "labels": list(self.target_labels), "label_names": [names[i] for i in self.target_labels], "threshold": self.threshold}
+
+
+LabelTarget = ClassifierTarget  # the `label=` form resolves to the zoo classifier of the model's data set
+
+
+def resolve_labels(text: str, class_names: list[str] | tuple[str, ...]) -> tuple[int, ...]:
+    """'5', 'Sandal', '5,7' or 'Sandal,Bag' -> label indices; a wrong one lists the valid labels."""
+    out = []
+    lowered = [c.lower() for c in class_names]
+    for part in (p.strip() for p in text.split(",")):
+        if part.lower() in lowered:
+            out.append(lowered.index(part.lower()))
+        elif part.lstrip("-").isdigit() and 0 <= int(part) < len(class_names):
+            out.append(int(part))
+        else:
+            valid = ", ".join(f"{i}={c}" for i, c in enumerate(class_names))
+            raise GenredactError(f"label {part!r} does not exist; valid labels: {valid}")
+    if not out:
+        raise GenredactError("the label list is empty; give e.g. label=5 or label=Sandal")
+    return tuple(dict.fromkeys(out))
+
+
+def load_validity_function(spec: str) -> Callable[[torch.Tensor], Any]:
+    mod_name, sep, fn_name = spec.partition(":")
+    if not sep or not mod_name or not fn_name:
+        raise GenredactError(f"validity target {spec!r} must look like package.module:function")
+    try:
+        module = importlib.import_module(mod_name)
+    except ImportError as exc:
+        raise GenredactError(f"cannot import module {mod_name!r} for the validity function ({exc}); check PYTHONPATH") from None
+    fn = getattr(module, fn_name, None)
+    if not callable(fn):
+        raise GenredactError(f"{mod_name} has no function {fn_name!r}")
+    return fn
+
+
+def parse_target(spec: str, model: Any, *, classifier: torch.nn.Module | None = None, classifier_source: str | None = None, threshold: float | None = None) -> Target:
+    """Parse the compact CLI form of a target for `model` (whose dataset picks the zoo classifier)."""
+    key, sep, value = spec.partition("=")
+    if not sep or not value:
+        raise GenredactError(f"target {spec!r} must look like label=NAME, samples=DIR or validity=module:function")
+    key = key.strip().lower()
+    if key == "label":
+        if classifier is None:
+            from genredact.zoo import classifier_name, load_classifier
+
+            dataset = getattr(model, "dataset", None)
+            if not dataset:
+                raise GenredactError("the model does not name its data set, so label= needs --classifier FOLDER")
+            classifier = load_classifier(dataset, role="redaction")
+            classifier_source = classifier_name(dataset, "redaction")
+        labels = resolve_labels(value, classifier.class_names)
+        return ClassifierTarget(classifier=classifier.eval().requires_grad_(False), target_labels=labels, threshold=threshold, source=classifier_source or "<classifier>")
+    if key == "samples":
+        from genredact.data import load_image_folder
+
+        path = Path(value)
+        images = load_image_folder(path, shape=tuple(getattr(model, "image_shape", ())) or None)
+        return SamplesTarget(images=images, source=str(path))
+    if key == "validity":
+        return ValidityTarget(fn=load_validity_function(value), spec=value)
+    raise GenredactError(f"unknown target kind {key!r}; use label=..., samples=DIR or validity=module:function")

@@ -1,0 +1,149 @@
+"""The model zoo: named recipes for base GANs, redaction classifiers and evaluation judges, and
+their shipped weights (`zoo/weights/<name>/`, each with a MODEL_CARD.md).
+
+    load_model("fashion-dcgan")            # a GanModel
+    load_classifier("fashion-mnist", role="judge")
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from genredact.checkpoint import load_pretrained, save_pretrained
+from genredact.errors import CheckpointError, GenredactError
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    kind: str  # "gan" | "classifier"
+    dataset: str
+    role: str  # "model" | "redaction" | "judge"
+    description: str
+    recipe: dict[str, Any]
+
+
+ZOO: dict[str, ZooEntry] = {
+    e.name: e
+    for e in [
+        ZooEntry("fashion-dcgan", "gan", "fashion-mnist", "model", "DCGAN trained on all 10 Fashion-MNIST classes", {"steps": 3000, "seed": 0}),
+        ZooEntry("mnist-dcgan", "gan", "mnist", "model", "DCGAN trained on all 10 MNIST digits", {"steps": 3000, "seed": 0}),
+        ZooEntry("fashion-classifier", "classifier", "fashion-mnist", "redaction", "LeNet redaction classifier for Fashion-MNIST (used by methods)", {"arch": "lenet", "epochs": 3, "seed": 0}),
+        ZooEntry("fashion-judge", "classifier", "fashion-mnist", "judge", "VGG-style evaluation judge for Fashion-MNIST (independent of the redaction classifier; its features define FID/KID/PR)", {"arch": "judge-convnet", "epochs": 3, "seed": 1}),
+        ZooEntry("mnist-classifier", "classifier", "mnist", "redaction", "LeNet redaction classifier for MNIST (used by methods)", {"arch": "lenet", "epochs": 2, "seed": 0}),
+        ZooEntry("mnist-judge", "classifier", "mnist", "judge", "VGG-style evaluation judge for MNIST (independent of the redaction classifier)", {"arch": "judge-convnet", "epochs": 2, "seed": 1}),
+    ]
+}
+
+DATASET_PREFIX = {"fashion-mnist": "fashion", "mnist": "mnist"}
+
+
+def zoo_path(name: str) -> Path:
+    if name not in ZOO:
+        raise GenredactError(f"unknown zoo model {name!r}; choose one of: {', '.join(ZOO)}")
+    path = WEIGHTS_DIR / name
+    if not (path / "model.safetensors").is_file():
+        raise CheckpointError(f"zoo model {name!r} has no shipped weights; train them with `genredact zoo train {name}`")
+    return path
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    """A zoo name or a model folder -> the folder that holds the model."""
+    p = Path(name_or_path)
+    if p.exists():
+        return p
+    if str(name_or_path) in ZOO:
+        return zoo_path(str(name_or_path))
+    raise CheckpointError(f"{name_or_path} is neither a model folder nor a zoo model; zoo models: {', '.join(ZOO)}")
+
+
+def load_model(name_or_path: str | Path, *, device: str = "cpu") -> nn.Module:
+    """Load a zoo model by name, or any genredact model folder."""
+    return load_pretrained(resolve_model_path(name_or_path), map_location=device)
+
+
+def classifier_name(dataset: str, role: str) -> str:
+    prefix = DATASET_PREFIX.get(dataset)
+    if prefix is None:
+        raise GenredactError(f"the zoo has no {role} classifier for data set {dataset!r}; give your own classifier folder")
+    return f"{prefix}-{'judge' if role == 'judge' else 'classifier'}"
+
+
+def load_classifier(dataset: str, *, role: str = "redaction", device: str = "cpu") -> nn.Module:
+    """The zoo's redaction classifier (role='redaction') or evaluation judge (role='judge') for a data set."""
+    return load_model(classifier_name(dataset, role), device=device)
+
+
+def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str, Any] | None = None, progress: bool = True, device: str | None = None) -> Path:
+    """Train zoo entry `name` with its recipe and write the model folder with a MODEL_CARD.md."""
+    from genredact.data import load_dataset
+    from genredact.zoo.recipes import ClassifierRecipe, GanRecipe, accuracy, recipe_dict, train_classifier, train_gan
+
+    if name not in ZOO:
+        raise GenredactError(f"unknown zoo model {name!r}; choose one of: {', '.join(ZOO)}")
+    entry = ZOO[name]
+    target = Path(out) if out else WEIGHTS_DIR / name
+    params = {**entry.recipe, **(overrides or {})}
+    train = load_dataset(entry.dataset, "train")
+    test = load_dataset(entry.dataset, "test")
+    metrics: dict[str, Any] = {}
+    if entry.kind == "gan":
+        recipe = GanRecipe(**params)
+        model, result = train_gan(train, recipe, progress=progress, desc=f"zoo {name}", device=device)
+    else:
+        recipe = ClassifierRecipe(**params)
+        model, result = train_classifier(train, recipe, role=entry.role, progress=progress, device=device)
+        metrics["test_accuracy"] = accuracy(model, test)
+    card = {
+        "name": name,
+        "description": entry.description,
+        "dataset": entry.dataset,
+        "train_images": len(train),
+        "recipe": recipe_dict(recipe),
+        "steps": result.steps,
+        "wall_s": round(result.wall_s, 1),
+        "device": _device_name(device),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "command": f"genredact zoo train {name}" + "".join(f" --set {k}={v}" for k, v in (overrides or {}).items()),
+        **metrics,
+    }
+    staging = Path(tempfile.mkdtemp(prefix=f"zoo-{name}-"))
+    try:
+        folder = save_pretrained(model.cpu(), staging / name, extra_files={"MODEL_CARD.md": _card_markdown(card), "card.json": json.dumps(card, indent=2) + "\n"})
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(folder), str(target))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _device_name(device: str | None) -> str:
+    import torch
+
+    if (device is None or str(device).startswith("cuda")) and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _card_markdown(card: dict[str, Any]) -> str:
+    lines = [f"# {card['name']}", "", card["description"], "", "| field | value |", "|---|---|"]
+    for key in ("dataset", "train_images", "steps", "wall_s", "device", "date", "test_accuracy", "command"):
+        if key in card:
+            val = f"{card[key]:.4f}" if key == "test_accuracy" else card[key]
+            lines.append(f"| {key} | {val} |")
+    lines.append(f"| recipe | `{json.dumps(card['recipe'])}` |")
+    lines += ["", f"Python {sys.version.split()[0]}. Data: {card['dataset']} (MIT licence). Weights: safetensors, loadable with `genredact.load_model('{card['name']}')`.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""Each GAN method on the tiny two-class GAN with a synthetic target (class 1, 'bottom')."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genredact.api import redact
+from genredact.errors import GenredactError
+from genredact.methods import METHODS
+from genredact.targets import ClassifierTarget, SamplesTarget, ValidityTarget
+from tests.conftest import target_share
+
+FAST = {"steps": 150, "batch_size": 32, "lr": 2e-3}
+
+
+def _params(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _target(clf):
+    return ClassifierTarget(classifier=clf, target_labels=(1,), source="tiny")
+
+
+def test_base_gan_makes_both_classes(tiny_gan, tiny_classifier):
+    share = target_share(tiny_gan, tiny_classifier)
+    assert 0.08 < share < 0.6, share
+
+
+@pytest.mark.parametrize(
+    "method,extra",
+    [
+        ("redact-classifier", {}),
+        ("redact-classifier", {"real": "generator", "n_generated": 500}),
+        ("redact-validity", {}),
+        ("redact-validity", {"real": "generator", "n_generated": 500}),
+        ("redact-samples", {"lam": 0.7}),
+        ("finetune-valid", {}),
+    ],
+)
+def test_method_lowers_target_share_and_leaves_input_alone(method, extra, tiny_gan, tiny_classifier, tiny_data):
+    before = _params(tiny_gan)
+    base_share = target_share(tiny_gan, tiny_classifier)
+    edited, log = redact(tiny_gan, _target(tiny_classifier), method, data=tiny_data, seed=0, progress=False, **{**FAST, **extra})
+    after = target_share(edited, tiny_classifier)
+    assert after < 0.5 * base_share, (method, base_share, after)
+    for k, v in tiny_gan.state_dict().items():
+        assert torch.equal(v, before[k]), f"{method} changed the input model's {k}"
+    assert any(not torch.equal(v, before[k]) for k, v in edited.state_dict().items())
+    assert log["steps"] == FAST["steps"] and log["wall_s"] > 0
+
+
+def test_validity_function_target(tiny_gan, tiny_classifier, tiny_data):
+    valid = ValidityTarget(fn=lambda x: (x[:, 0, :4].mean((1, 2)) > x[:, 0, 4:].mean((1, 2))).numpy(), spec="top-brighter")
+    base = target_share(tiny_gan, tiny_classifier)
+    edited, _ = redact(tiny_gan, valid, "redact-validity", data=tiny_data, seed=0, progress=False, **FAST)
+    assert target_share(edited, tiny_classifier) < 0.5 * base
+
+
+def test_samples_target_from_images(tiny_gan, tiny_classifier, tiny_data):
+    target = SamplesTarget(images=tiny_data.only([1]).x[:50], source="bottoms")
+    base = target_share(tiny_gan, tiny_classifier)
+    edited, log = redact(tiny_gan, target, "redact-samples", data=tiny_data, seed=0, progress=False, lam=0.7, **FAST)
+    assert log["n_samples"] == 50
+    assert target_share(edited, tiny_classifier) < 0.5 * base
+
+
+def test_retrain_and_reject(tiny_gan, tiny_classifier, tiny_data):
+    retrained, log = redact(tiny_gan, _target(tiny_classifier), "retrain", data=tiny_data, seed=0, progress=False, steps=5, batch_size=16)
+    assert log["train_images"] == int((tiny_data.y == 0).sum())
+    assert retrained.generator is not tiny_gan.generator
+    rejecting, log = redact(tiny_gan, _target(tiny_classifier), "reject", data=None, seed=0, progress=False, overhead_samples=200)
+    assert target_share(rejecting, tiny_classifier) == 0.0
+    assert 0.4 < log["acceptance_rate"] < 0.95
+    for (k, v), w in zip(tiny_gan.generator.state_dict().items(), rejecting.generator.state_dict().values()):
+        assert torch.equal(v, w), k
+
+
+def test_same_seed_gives_identical_weights(tiny_gan, tiny_classifier, tiny_data):
+    a, _ = redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, seed=3, progress=False, **FAST)
+    b, _ = redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, seed=3, progress=False, **FAST)
+    c, _ = redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, seed=4, progress=False, **FAST)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_bad_config_and_pairs(tiny_gan, tiny_classifier, tiny_data):
+    with pytest.raises(GenredactError, match="has no option 'stepz'"):
+        redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, stepz=3)
+    with pytest.raises(GenredactError, match="must be int"):
+        redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, steps="many")
+    with pytest.raises(GenredactError, match="lam must lie"):
+        redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, lam=0)
+    with pytest.raises(GenredactError, match="unknown method"):
+        redact(tiny_gan, _target(tiny_classifier), "no-such-method", data=tiny_data)
+    with pytest.raises(GenredactError, match="takes a target given as"):
+        redact(tiny_gan, SamplesTarget(images=tiny_data.x[:3], source="x"), "redact-classifier", data=tiny_data)
+    with pytest.raises(GenredactError, match="empty"):
+        SamplesTarget(images=np.zeros((0, 1, 8, 8), np.uint8), source="empty")
+    with pytest.raises(GenredactError, match="label 5 does not exist"):
+        ClassifierTarget(classifier=tiny_classifier, target_labels=(5,))
+
+
+def test_every_registered_method_is_covered():
+    assert set(METHODS.names()) == {"redact-classifier", "redact-validity", "redact-samples", "finetune-valid", "retrain", "reject"}

@@ -1,0 +1,85 @@
+"""Model folders: round trip with identical outputs, and clear errors for broken folders."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from genredact.checkpoint import folder_sha256, load_pretrained, save_pretrained
+from genredact.errors import CheckpointError
+from genredact.models import GanModel
+
+
+def test_round_trip_identical_outputs(tmp_path, tiny_gan, tiny_classifier):
+    path = save_pretrained(tiny_gan, tmp_path / "g", redaction={"method": "x"})
+    loaded = load_pretrained(path)
+    z = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(loaded.generate(z), tiny_gan.generate(z))
+    assert torch.equal(loaded.discriminator(tiny_gan.generate(z)), tiny_gan.discriminator(tiny_gan.generate(z)))
+    assert json.loads((path / "redaction.json").read_text()) == {"method": "x"}
+    cpath = save_pretrained(tiny_classifier, tmp_path / "c")
+    x = torch.randn(3, 1, 8, 8)
+    assert torch.equal(load_pretrained(cpath)(x), tiny_classifier(x))
+
+
+def test_refuses_to_overwrite(tmp_path, tiny_gan):
+    save_pretrained(tiny_gan, tmp_path / "g")
+    sha = folder_sha256(tmp_path / "g")
+    with pytest.raises(CheckpointError, match="already exists"):
+        save_pretrained(tiny_gan, tmp_path / "g")
+    assert folder_sha256(tmp_path / "g") == sha
+
+
+def test_broken_folders_give_one_sentence(tmp_path, tiny_gan):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_pretrained(tmp_path / "nope")
+    path = save_pretrained(tiny_gan, tmp_path / "g")
+    weights = path / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_pretrained(path)
+    weights.write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_pretrained(path)
+    weights.write_bytes(good)
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["generator"]["hidden"] = 64
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="does not match the architecture"):
+        load_pretrained(path)
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_pretrained(path)
+    (path / "config.json").write_text(json.dumps({"_class_name": "Pickle"}))
+    with pytest.raises(Exception, match="unknown model class 'Pickle'"):
+        load_pretrained(path)
+
+
+def test_nan_weights_are_refused(tmp_path, tiny_gan):
+    import copy
+
+    bad = copy.deepcopy(tiny_gan)
+    with torch.no_grad():
+        next(bad.generator.parameters())[0, 0] = float("nan")
+    path = save_pretrained(bad, tmp_path / "nan")
+    with pytest.raises(CheckpointError, match="NaN"):
+        load_pretrained(path)
+
+
+def test_user_network_without_registration(tmp_path):
+    class MyG(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(2, 4)
+
+        def forward(self, z):
+            return torch.tanh(self.l(z)).view(-1, 1, 2, 2)
+
+    model = GanModel(MyG(), None, z_dim=2, image_shape=(1, 2, 2))
+    assert model.sample(3, generator=torch.Generator().manual_seed(0)).shape == (3, 1, 2, 2)
+    with pytest.raises(CheckpointError, match="not registered"):
+        save_pretrained(model, tmp_path / "u")
+    assert not (tmp_path / "u").exists()

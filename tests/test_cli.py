@@ -1,0 +1,106 @@
+"""CLI smoke tests on the shipped zoo models (tiny budgets) and bad input: one line, exit 2, no output."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genredact.checkpoint import folder_sha256
+from genredact.cli import main
+from genredact.zoo import WEIGHTS_DIR
+
+TINY = ["--set", "steps=2", "--set", "pool_size=20", "--set", "batch_size=16", "--n-eval", "300", "--quiet"]
+
+
+def run_cli(args, capsys):
+    rc = main(args)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_help_is_quick_and_lists_commands():
+    res = subprocess.run([sys.executable, "-m", "genredact", "--help"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0
+    for cmd in ("demo", "redact", "eval", "sample", "list", "zoo"):
+        assert cmd in res.stdout
+    # --help must not import torch (kept lazy so it stays quick)
+    probe = subprocess.run([sys.executable, "-c", "import sys; from genredact import cli; cli.build_parser(); print('torch' in sys.modules)"], capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "False"
+
+
+def test_list(capsys):
+    rc, out, _ = run_cli(["list", "methods"], capsys)
+    assert rc == 0 and "redact-classifier" in out and "retrain" in out
+    rc, out, _ = run_cli(["list", "models"], capsys)
+    assert rc == 0 and "fashion-dcgan" in out and "mnist-judge" in out
+
+
+def test_demo_tiny_budget(tmp_path, capsys):
+    out = tmp_path / "demo"
+    rc, stdout, _ = run_cli(["demo", "--steps", "2", "--n", "300", "--out", str(out), "--quiet"], capsys)
+    assert rc == 0
+    assert "residual rate" in stdout and "FID" in stdout and str(out) in stdout
+    for name in ("config.json", "metrics.jsonl", "report.md", "log.json", "samples/before.png", "samples/after.png", "model/model.safetensors", "model/redaction.json"):
+        assert (out / name).is_file(), name
+    red = json.loads((out / "model" / "redaction.json").read_text())
+    assert red["method"] == "redact-classifier" and red["target"]["label_names"] == ["Sandal"]
+    assert red["parent_sha256"] == folder_sha256(WEIGHTS_DIR / "fashion-dcgan")
+    names = {json.loads(line)["name"] for line in (out / "metrics.jsonl").read_text().splitlines()}
+    assert {"residual_rate", "residual_upper95", "fid", "kid", "precision", "recall", "wall_s", "steps"} <= names
+
+
+def test_redact_then_eval_then_sample(tmp_path, capsys):
+    sha = folder_sha256(WEIGHTS_DIR / "mnist-dcgan")
+    run = tmp_path / "r"
+    rc, out, err = run_cli(["redact", "mnist-dcgan", "--method", "redact-validity", "--target", "label=7", "--out", str(run), *TINY], capsys)
+    assert rc == 0, err
+    assert folder_sha256(WEIGHTS_DIR / "mnist-dcgan") == sha  # the input model is never written
+    rc, out, err = run_cli(["eval", str(run / "model"), "--target", "label=7", "--n", "300", "--json", str(tmp_path / "m.json")], capsys)
+    assert rc == 0, err
+    assert "residual_upper95" in out and json.loads((tmp_path / "m.json").read_text())["n"] == 300
+    rc, out, err = run_cli(["sample", str(run / "model"), "--n", "5", "--seed", "1", "--out", str(tmp_path / "x.npz"), "--grid", str(tmp_path / "x.png")], capsys)
+    assert rc == 0, err
+    x = np.load(tmp_path / "x.npz")["x"]
+    assert x.dtype == np.uint8 and x.shape == (5, 28, 28) and (tmp_path / "x.png").is_file()
+    rc, _, _ = run_cli(["sample", str(run / "model"), "--n", "5", "--seed", "1", "--out", str(tmp_path / "y.npz")], capsys)
+    assert np.array_equal(np.load(tmp_path / "y.npz")["x"], x)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["redact", "no-such-model", "--target", "label=1"], "neither a model folder nor a zoo model"),
+        (["redact", "fashion-dcgan", "--method", "no-such", "--target", "label=1"], "unknown method 'no-such'"),
+        (["redact", "fashion-dcgan", "--target", "label=12"], "label '12' does not exist"),
+        (["redact", "fashion-dcgan", "--target", "label=Hat"], "valid labels: 0=T-shirt/top"),
+        (["redact", "fashion-dcgan", "--target", "colour=red"], "unknown target kind"),
+        (["redact", "fashion-dcgan", "--target", "label=1", "--set", "steps=-3"], "must be positive"),
+        (["redact", "fashion-dcgan", "--target", "label=1", "--set", "lam=abc"], "must be float"),
+    ],
+)
+def test_bad_input_one_line_no_output(tmp_path, capsys, args, message):
+    out = tmp_path / "run"
+    rc, stdout, err = run_cli([*args, "--out", str(out), "--quiet"], capsys)
+    assert rc == 2
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+
+
+def test_corrupt_model_and_empty_samples(tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(WEIGHTS_DIR / "fashion-dcgan", broken)
+    data = (broken / "model.safetensors").read_bytes()
+    (broken / "model.safetensors").write_bytes(data[:1000])
+    rc, _, err = run_cli(["redact", str(broken), "--target", "label=1", "--out", str(tmp_path / "r1"), "--quiet"], capsys)
+    assert rc == 2 and "corrupt" in err and not (tmp_path / "r1").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc, _, err = run_cli(["redact", "fashion-dcgan", "--method", "redact-samples", "--target", f"samples={empty}", "--out", str(tmp_path / "r2"), "--quiet"], capsys)
+    assert rc == 2 and "holds no images" in err and not (tmp_path / "r2").exists()
+    rc, _, err = run_cli(["sample", "fashion-dcgan", "--n", "0", "--out", str(tmp_path / "s.npz")], capsys)
+    assert rc == 2 and "--n must be at least 1" in err and not (tmp_path / "s.npz").exists()
