@@ -111,7 +111,7 @@ def adversarial_finetune(
         opt_d.step()
         loss_g = g_loss(edited.discriminator(fake))
         out = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-        if guidance is not None and beta > 0:
+        if guidance is not None:
             gl = guidance(fake)
             loss_g = loss_g + beta * gl
             out["guide"] = gl.item()

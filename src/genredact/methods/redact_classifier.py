@@ -58,15 +58,18 @@ class RedactClassifierMethod(RedactionMethod):
         initial_negatives = len(negatives)
         negatives.capacity = config.pool_size
 
-        def refresh(fake: torch.Tensor) -> None:
-            negatives.add(fake[~target.valid(fake)], gen)
+        labels = torch.tensor(target.labels, device=device)
 
         def guidance(fake: torch.Tensor) -> torch.Tensor:
-            p = torch.softmax(clf(fake), 1)[:, list(target.labels)].sum(1)
+            logits = clf(fake)
+            # The same forward pass refreshes the negative pool (the hard decision, no gradient).
+            flagged = torch.isin(logits.detach().argmax(1), labels) if target.threshold is None else ~target.valid(fake)
+            negatives.add(fake.detach()[flagged], gen)
+            p = torch.softmax(logits, 1)[:, list(target.labels)].sum(1)
             return -torch.log1p(-p.clamp(max=1 - 1e-6)).mean()
 
         edited, result = adversarial_finetune(
             model, real=real, negatives=negatives, lam=config.lam, steps=config.steps, batch_size=config.batch_size, lr=config.lr,
-            generator=gen, guidance=guidance, beta=config.beta, refresh=refresh, progress=context.progress, desc=self.name, device=device,
+            generator=gen, guidance=guidance, beta=config.beta, progress=context.progress, desc=self.name, device=device,
         )
         return MethodResult(edited, loop_log(result, initial_negatives=initial_negatives, real_images=len(real)))

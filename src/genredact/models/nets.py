@@ -77,12 +77,13 @@ class LeNet(_Net):
 
     net_name = "lenet"
 
-    def __init__(self, *, num_classes: int = 10, channels: int = 1) -> None:
-        super().__init__(num_classes=num_classes, channels=channels)
+    def __init__(self, *, num_classes: int = 10, channels: int = 1, width: int = 16) -> None:
+        super().__init__(num_classes=num_classes, channels=channels, width=width)
+        w = width
         self.trunk = nn.Sequential(
-            nn.Conv2d(channels, 32, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),  # 14
-            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),  # 7
-            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(True),
+            nn.Conv2d(channels, w, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),  # 14
+            nn.Conv2d(w, 2 * w, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),  # 7
+            nn.Flatten(), nn.Linear(2 * w * 7 * 7, 128), nn.ReLU(True),
         )
         self.head = nn.Linear(128, num_classes)
 
