@@ -145,5 +145,6 @@ def _card_markdown(card: dict[str, Any]) -> str:
             val = f"{card[key]:.4f}" if key == "test_accuracy" else card[key]
             lines.append(f"| {key} | {val} |")
     lines.append(f"| recipe | `{json.dumps(card['recipe'])}` |")
-    lines += ["", f"Python {sys.version.split()[0]}. Data: {card['dataset']} (MIT licence). Weights: safetensors, loadable with `genredact.load_model('{card['name']}')`.", ""]
+    licence = {"fashion-mnist": "MIT licence, Zalando Research", "mnist": "MNIST by LeCun, Cortes and Burges, CC BY-SA 3.0"}.get(card["dataset"], "user data")
+    lines += ["", f"Python {sys.version.split()[0]}. Data: {card['dataset']} ({licence}). Weights: safetensors, loadable with `genredact.load_model('{card['name']}')`.", ""]
     return "\n".join(lines)
