@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from genredact.api import redact
-from genredact.evaluate import evaluate
+from genredact.evaluation import evaluate
 from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "redact": "genredact.api",
-    "evaluate": "genredact.evaluate",
+    "evaluate": "genredact.evaluation",
     "load_model": "genredact.zoo",
     "load_classifier": "genredact.zoo",
     "save_pretrained": "genredact.checkpoint",

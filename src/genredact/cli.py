@@ -141,7 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from genredact.api import resolve_model
     from genredact.errors import GenredactError
-    from genredact.evaluate import evaluate
+    from genredact.evaluation import evaluate
     from genredact.targets import parse_target
 
     model = resolve_model(args.model, args.device)

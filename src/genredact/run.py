@@ -126,6 +126,6 @@ def run_redaction(
 
 
 def api_evaluate(model: torch.nn.Module, labels: tuple[int, ...], judge: torch.nn.Module, n: int, seed: int) -> dict[str, Any]:
-    from genredact.evaluate import evaluate
+    from genredact.evaluation import evaluate
 
     return evaluate(model, labels=labels, judge=judge, n=n, seed=seed)
