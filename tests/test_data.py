@@ -116,3 +116,18 @@ def test_mnist_from_wheel():
     d = load_dataset("mnist", "test")
     assert d.x.shape == (10000, 1, 28, 28) and d.x.max() == 255
     assert np.bincount(d.y).sum() == 10000 and d.y[:3].tolist() == [7, 2, 1]
+
+
+def test_random_shift_moves_content_and_keeps_shape():
+    import torch
+
+    from genredact.data.augment import random_shift
+
+    x = -torch.ones(6, 1, 8, 8)
+    x[:, :, 3, 3] = 1.0
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(random_shift(x, 0, g), x)
+    y = random_shift(x, 2, g)
+    assert y.shape == x.shape
+    assert torch.equal((y == 1).sum((1, 2, 3)), torch.ones(6, dtype=torch.long))  # the bright pixel survives
+    assert not torch.equal(y, x)  # and moves for at least one image

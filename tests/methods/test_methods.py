@@ -32,6 +32,7 @@ def test_base_gan_makes_both_classes(tiny_gan, tiny_classifier):
     [
         ("redact-classifier", {}),
         ("redact-classifier", {"real": "generator", "n_generated": 500}),
+        ("redact-classifier", {"negative_threshold": 0.2, "guide_shift": 1}),
         ("redact-validity", {}),
         ("redact-validity", {"real": "generator", "n_generated": 500}),
         ("redact-samples", {"lam": 0.7}),

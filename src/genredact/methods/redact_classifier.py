@@ -14,6 +14,7 @@ from typing import Literal
 
 import torch
 
+from genredact.data.augment import random_shift
 from genredact.errors import GenredactError
 from genredact.methods._adversarial import adversarial_finetune, generated_pool, loop_log, real_pool
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
@@ -37,6 +38,8 @@ class RedactClassifierMethod(RedactionMethod):
         lam: float = 0.5  # weight of generator samples among the discriminator's fakes; 1 - lam for negatives
         beta: float = 1.0  # weight of the classifier guidance term on the generator
         real: Literal["data", "generator"] = "data"
+        negative_threshold: float | None = None  # flag a sample as a negative when p(target) >= this; None: argmax
+        guide_shift: int = 0  # random translation (pixels) of the guided samples, so G cannot exploit one view of the classifier
         pool_size: int = 500  # negatives kept in the refreshed pool
         n_generated: int = 10000  # valid generator samples used as "real" when real=generator
 
@@ -45,6 +48,10 @@ class RedactClassifierMethod(RedactionMethod):
                 raise GenredactError("steps, batch_size, pool_size and n_generated must be positive")
             if not 0.0 < self.lam <= 1.0:
                 raise GenredactError(f"lam must lie in (0, 1], got {self.lam}")
+            if self.negative_threshold is not None and not 0.0 < self.negative_threshold <= 1.0:
+                raise GenredactError(f"negative_threshold must lie in (0, 1], got {self.negative_threshold}")
+            if self.guide_shift < 0:
+                raise GenredactError("guide_shift must be >= 0")
             if self.lr <= 0 or self.beta < 0:
                 raise GenredactError("lr must be positive and beta non-negative")
 
@@ -54,18 +61,25 @@ class RedactClassifierMethod(RedactionMethod):
         model = model.to(device)
         clf = target.classifier.to(device).eval().requires_grad_(False)
         real = real_pool(model, target, real=config.real, data=context.data, generator=gen, device=device, n_generated=config.n_generated)
-        negatives = generated_pool(model, lambda x: ~target.valid(x), n=config.pool_size, generator=gen, max_draws=50 * config.pool_size, what="target samples")
+        label_list = list(target.labels)
+
+        def flag(probs: torch.Tensor) -> torch.Tensor:
+            """Which samples are negatives, from the classifier's probabilities (no gradient)."""
+            if config.negative_threshold is not None:
+                return probs[:, label_list].sum(1) >= config.negative_threshold
+            if target.threshold is not None:
+                return probs[:, label_list].sum(1) >= target.threshold
+            return torch.isin(probs.argmax(1), torch.tensor(label_list, device=probs.device))
+
+        negatives = generated_pool(model, lambda x: flag(torch.softmax(clf(x), 1)), n=config.pool_size, generator=gen, max_draws=50 * config.pool_size, what="target samples")
         initial_negatives = len(negatives)
         negatives.capacity = config.pool_size
 
-        labels = torch.tensor(target.labels, device=device)
-
         def guidance(fake: torch.Tensor) -> torch.Tensor:
-            logits = clf(fake)
+            probs = torch.softmax(clf(random_shift(fake, config.guide_shift, gen)), 1)
             # The same forward pass refreshes the negative pool (the hard decision, no gradient).
-            flagged = torch.isin(logits.detach().argmax(1), labels) if target.threshold is None else ~target.valid(fake)
-            negatives.add(fake.detach()[flagged], gen)
-            p = torch.softmax(logits, 1)[:, list(target.labels)].sum(1)
+            negatives.add(fake.detach()[flag(probs.detach())], gen)
+            p = probs[:, label_list].sum(1)
             return -torch.log1p(-p.clamp(max=1 - 1e-6)).mean()
 
         edited, result = adversarial_finetune(

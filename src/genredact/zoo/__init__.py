@@ -37,10 +37,10 @@ class ZooEntry:
 ZOO: dict[str, ZooEntry] = {
     e.name: e
     for e in [
-        ZooEntry("fashion-dcgan", "gan", "fashion-mnist", "model", "DCGAN trained on all 10 Fashion-MNIST classes", {"steps": 3000, "seed": 0}),
-        ZooEntry("mnist-dcgan", "gan", "mnist", "model", "DCGAN trained on all 10 MNIST digits", {"steps": 3000, "seed": 0}),
-        ZooEntry("fashion-classifier", "classifier", "fashion-mnist", "redaction", "LeNet redaction classifier for Fashion-MNIST (used by methods)", {"arch": "lenet", "epochs": 3, "seed": 0}),
-        ZooEntry("fashion-judge", "classifier", "fashion-mnist", "judge", "VGG-style evaluation judge for Fashion-MNIST (independent of the redaction classifier; its features define FID/KID/PR)", {"arch": "judge-convnet", "epochs": 3, "seed": 1}),
+        ZooEntry("fashion-dcgan", "gan", "fashion-mnist", "model", "DCGAN trained on all 10 Fashion-MNIST classes", {"steps": 8000, "seed": 0}),
+        ZooEntry("mnist-dcgan", "gan", "mnist", "model", "DCGAN trained on all 10 MNIST digits", {"steps": 8000, "seed": 0}),
+        ZooEntry("fashion-classifier", "classifier", "fashion-mnist", "redaction", "LeNet redaction classifier for Fashion-MNIST (used by methods)", {"arch": "lenet", "epochs": 6, "seed": 0}),
+        ZooEntry("fashion-judge", "classifier", "fashion-mnist", "judge", "VGG-style evaluation judge for Fashion-MNIST (independent of the redaction classifier; its features define FID/KID/PR)", {"arch": "judge-convnet", "epochs": 6, "seed": 1}),
         ZooEntry("mnist-classifier", "classifier", "mnist", "redaction", "LeNet redaction classifier for MNIST (used by methods)", {"arch": "lenet", "epochs": 2, "seed": 0}),
         ZooEntry("mnist-judge", "classifier", "mnist", "judge", "VGG-style evaluation judge for MNIST (independent of the redaction classifier)", {"arch": "judge-convnet", "epochs": 2, "seed": 1}),
     ]

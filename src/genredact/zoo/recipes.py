@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from genredact.data import ImageData, to_float
+from genredact.data.augment import random_shift
 from genredact.engine import Loop, LoopResult
 from genredact.losses import d_fake_loss, d_real_loss, g_loss
 from genredact.models import ClassifierModel, GanModel
@@ -20,7 +21,7 @@ from genredact.seeding import make_generator
 class GanRecipe:
     """DCGAN training: non-saturating loss, Adam(2e-4, betas 0.5/0.999)."""
 
-    steps: int = 3000
+    steps: int = 8000
     batch_size: int = 64
     lr: float = 2e-4
     z_dim: int = 64
@@ -36,20 +37,6 @@ class ClassifierRecipe:
     lr: float = 1e-3
     seed: int = 0
     shift: int = 2  # random translation augmentation, in pixels
-
-
-def _shift(x: torch.Tensor, pixels: int, gen: torch.Generator) -> torch.Tensor:
-    """Random translation by up to `pixels` (pad with background and crop)."""
-    if pixels <= 0:
-        return x
-    b, _, h, w = x.shape
-    padded = F.pad(x, (pixels,) * 4, value=-1.0)
-    dx = torch.randint(0, 2 * pixels + 1, (b,), generator=gen)
-    dy = torch.randint(0, 2 * pixels + 1, (b,), generator=gen)
-    rows = (dy[:, None] + torch.arange(h)[None]).to(x.device)  # (B, H)
-    cols = (dx[:, None] + torch.arange(w)[None]).to(x.device)  # (B, W)
-    idx_b = torch.arange(b, device=x.device)[:, None, None]
-    return padded[idx_b, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 
 def train_gan(data: ImageData, recipe: GanRecipe = GanRecipe(), *, like: GanModel | None = None, progress: bool = True, desc: str = "train GAN", device: str | None = None) -> tuple[GanModel, LoopResult]:
@@ -116,7 +103,7 @@ def train_classifier(data: ImageData, recipe: ClassifierRecipe = ClassifierRecip
             order[:] = [torch.randperm(len(data), generator=rng)]
         j = i % steps_per_epoch
         idx = order[0][j * recipe.batch_size : (j + 1) * recipe.batch_size].to(loop.device)
-        xb = _shift(x[idx], recipe.shift, rng)
+        xb = random_shift(x[idx], recipe.shift, rng)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(recipe.seed * 100003 + i)  # dropout noise, without touching global state
             loss = F.cross_entropy(model(xb), y[idx])

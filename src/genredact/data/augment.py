@@ -1,0 +1,19 @@
+"""Augmentations shared by the classifier recipes and the classifier-guided methods."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def random_shift(x: torch.Tensor, pixels: int, gen: torch.Generator) -> torch.Tensor:
+    """Random translation by up to `pixels` (pad with background and crop)."""
+    if pixels <= 0:
+        return x
+    b, _, h, w = x.shape
+    padded = F.pad(x, (pixels,) * 4, value=-1.0)
+    dx = torch.randint(0, 2 * pixels + 1, (b,), generator=gen)
+    dy = torch.randint(0, 2 * pixels + 1, (b,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h)[None]).to(x.device)  # (B, H)
+    cols = (dx[:, None] + torch.arange(w)[None]).to(x.device)  # (B, W)
+    idx_b = torch.arange(b, device=x.device)[:, None, None]
+    return padded[idx_b, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
