@@ -104,3 +104,28 @@ def test_corrupt_model_and_empty_samples(tmp_path, capsys):
     assert rc == 2 and "holds no images" in err and not (tmp_path / "r2").exists()
     rc, _, err = run_cli(["sample", "fashion-dcgan", "--n", "0", "--out", str(tmp_path / "s.npz")], capsys)
     assert rc == 2 and "--n must be at least 1" in err and not (tmp_path / "s.npz").exists()
+
+
+def test_user_model_classifier_and_image_folder_data(tmp_path, capsys, tiny_gan, tiny_classifier, tiny_data):
+    from PIL import Image
+
+    from genredact.checkpoint import load_pretrained, save_pretrained
+
+    gan = save_pretrained(tiny_gan, tmp_path / "gan")
+    clf = save_pretrained(tiny_classifier, tmp_path / "clf")
+    for label, name in enumerate(tiny_data.class_names):
+        folder = tmp_path / "data" / name
+        folder.mkdir(parents=True)
+        for i, img in enumerate(tiny_data.only([label]).x[:40]):
+            Image.fromarray(img[0]).save(folder / f"{i}.png")
+    sha = folder_sha256(gan)
+    run = tmp_path / "run"
+    rc, out, err = run_cli(["redact", str(gan), "--target", "label=bottom", "--classifier", str(clf), "--data", str(tmp_path / "data"),
+                            "--method", "redact-classifier", "--out", str(run), "--no-eval", "--quiet",
+                            "--set", "steps=3", "--set", "batch_size=8", "--set", "pool_size=10"], capsys)
+    assert rc == 0, err
+    assert folder_sha256(gan) == sha
+    edited = load_pretrained(run / "model")
+    assert edited.z_dim == 4 and json.loads((run / "config.json").read_text())["classifier"] == str(clf)
+    rc, _, err = run_cli(["redact", str(gan), "--target", "label=hat", "--classifier", str(clf), "--out", str(tmp_path / "r2"), "--no-eval"], capsys)
+    assert rc == 2 and "valid labels: 0=top, 1=bottom" in err

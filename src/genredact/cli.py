@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the method's random draws (default: 0)")
     p.add_argument("--n-eval", type=int, default=10000, help="samples for the before/after evaluation (default: 10000)")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation (e.g. for targets without labels)")
+    p.add_argument("--classifier", default=None, help="classifier folder for label= targets (default: the zoo's redaction classifier for the model's data set)")
+    p.add_argument("--data", default=None, help="training data for the real-data variant: fashion-mnist, mnist, or a folder of IDX files / class sub-folders (default: the model's own data set)")
     _add_common(p)
 
     p = sub.add_parser("eval", help="measure residual rate and quality of a model under the independent judge",
@@ -129,7 +131,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
     from genredact.run import run_redaction
 
     res = run_redaction(args.model, args.target, out=args.out, method=args.method, config=_sets(args.set), seed=args.seed,
-                        n_eval=args.n_eval, device=args.device, progress=not args.quiet, evaluate_models=not args.no_eval)
+                        n_eval=args.n_eval, device=args.device, progress=not args.quiet, evaluate_models=not args.no_eval,
+                        classifier=args.classifier, data=args.data)
     if res["before"] is not None:
         _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
     print(f"run folder: {res['out']}")

@@ -40,6 +40,8 @@ def run_redaction(
     device: str = "cpu",
     progress: bool = True,
     evaluate_models: bool = True,
+    classifier: str | None = None,
+    data: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Redact, evaluate before/after under the judge, and write the run folder at `out`."""
@@ -47,19 +49,23 @@ def run_redaction(
     from genredact.methods import DEFAULT_METHOD
     from genredact.report import save_grid, write_report
     from genredact.targets import parse_target
-    from genredact.zoo import classifier_name, load_classifier, resolve_model_path
+    from genredact.zoo import DATASET_PREFIX, classifier_name, load_classifier, resolve_model_path
 
     out = Path(out)
     if out.exists():
         raise GenredactError(f"run folder {out} already exists; choose another --out or remove it")
     model_path = resolve_model_path(model_ref)
     model = api.resolve_model(model_path, device)
-    target = parse_target(target_spec, model)
+    clf = api.resolve_model(classifier, device) if classifier else None
+    target = parse_target(target_spec, model, classifier=clf, classifier_source=classifier)
     method = method or DEFAULT_METHOD.get(getattr(model, "family", ""), "")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
-        judge_name = classifier_name(model.dataset, "judge") if getattr(model, "dataset", None) else None
+        judge_name = classifier_name(model.dataset, "judge") if getattr(model, "dataset", None) in DATASET_PREFIX else None
+        if evaluate_models and (judge_name is None or target.labels is None):
+            what = "this target has no class labels" if judge_name else f"the zoo has no evaluation judge for data set {getattr(model, 'dataset', None)!r}"
+            raise GenredactError(f"cannot evaluate under an independent judge: {what}; run with --no-eval (and evaluate from Python with your own judge)")
         resolved = {
             "model": str(model_ref),
             "model_path": str(model_path),
@@ -73,17 +79,17 @@ def run_redaction(
             "device": device,
             "judge": judge_name,
             "judge_independent": judge_name != getattr(target, "source", None),
+            "classifier": classifier,
+            "data": data,
         }
         write_json_atomic(tmp / "config.json", resolved)
         echo(f"redacting {target.to_json()} from {model_ref} with {method} ...")
-        edited, log = api.redact(model, target, method, seed=seed, device=device, progress=progress, **(config or {}))
+        edited, log = api.redact(model, target, method, data=data or "auto", seed=seed, device=device, progress=progress, **(config or {}))
         summary: dict[str, Any] = {"steps": log["steps"], "wall_s": log["wall_s"], "peak_mem_mb": log["peak_mem_mb"]}
         records: list[dict[str, Any]] = []
         before = after = None
         if evaluate_models:
             labels = target.labels
-            if labels is None:
-                raise GenredactError("evaluation under the judge needs class labels; this target has none, so run with --no-eval")
             judge = load_classifier(model.dataset, role="judge", device=device)
             echo(f"evaluating before and after on {n_eval} samples under the judge {judge_name} ...")
             before = api_evaluate(model, labels, judge, n_eval, eval_seed)
