@@ -1,7 +1,6 @@
 """The public Python API: a user's own modules wrapped in GanModel, redacted and evaluated."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 import genredact

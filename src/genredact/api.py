@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import torch
 from torch import nn
 
 from genredact.data import DATASETS, ImageData, load_dataset
+from genredact.engine.loop import MemoryWatch
 from genredact.errors import GenredactError
 from genredact.seeding import make_generator
 from genredact.targets import Target, parse_target
@@ -69,8 +71,12 @@ def redact(
     cfg = cls.make_config(config)
     needs_data = getattr(cfg, "real", "data") == "data" or name == "retrain" or (name == "redact-samples" and target.kind == "classifier")
     ctx = Context(generator=make_generator(seed), data=training_data(model, data) if needs_data else None, device=device, progress=progress)
-    with torch.random.fork_rng(devices=[]):  # methods must not depend on or leak global RNG state
-        torch.manual_seed(seed)
+    # The cost covers the whole method (pools, negatives, training), not only its optimiser loop.
+    start = time.perf_counter()
+    with MemoryWatch(torch.device(device)) as watch, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # methods must not depend on or leak global RNG state
         result = cls().apply(model, target, cfg, ctx)
+    wall = time.perf_counter() - start
     log = {"method": name, "config": dataclasses.asdict(cfg), "target": target.to_json(), "seed": seed, **result.log}
+    log.update(loop_wall_s=log.get("wall_s", 0.0), wall_s=wall, peak_mem_mb=watch.peak)
     return result.model, log

@@ -140,7 +140,6 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import json
 
     from genredact.api import resolve_model
     from genredact.errors import GenredactError

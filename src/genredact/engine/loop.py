@@ -13,6 +13,7 @@ import json
 import math
 import os
 import resource
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +35,46 @@ class LoopResult:
     stop_reason: str = ""
 
 
-def peak_memory_mb(device: torch.device | str = "cpu") -> float:
-    """Peak resident memory of this process (CPU) or peak allocated memory (CUDA), in MB."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def rss_mb() -> float:
+    """Current resident memory of this process in MB (Linux /proc; falls back to the lifetime peak)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class MemoryWatch:
+    """Peak memory while a block runs: CUDA peak allocation, or on CPU the highest resident size of
+    the process sampled every 20 ms by a background thread (so one run's figure is not another's)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> "MemoryWatch":
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            self.peak = rss_mb()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            self.peak = torch.cuda.max_memory_allocated(self.device) / 2**20
+        else:
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join()
+            self.peak = max(self.peak, rss_mb())
 
 
 def default_device() -> torch.device:
@@ -123,8 +158,7 @@ class Loop:
         from tqdm.auto import tqdm
 
         modules = modules or {}
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
+        watch = MemoryWatch(self.device).__enter__()
         history: list[dict[str, float]] = []
         start = time.perf_counter()
         bar = tqdm(total=self.steps, desc=self.desc, disable=not self.progress, leave=False, dynamic_ncols=True)
@@ -144,7 +178,8 @@ class Loop:
                 bar.update(1)
         finally:
             bar.close()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            watch.__exit__()
         wall = time.perf_counter() - start
-        return LoopResult(steps=done, wall_s=wall, peak_mem_mb=peak_memory_mb(self.device), history=history, stopped_early=bool(reason), stop_reason=reason)
+        return LoopResult(steps=done, wall_s=wall, peak_mem_mb=watch.peak, history=history, stopped_early=bool(reason), stop_reason=reason)

@@ -20,7 +20,7 @@ from genredact.errors import GenredactError
 from genredact.methods._adversarial import Pool, adversarial_finetune, data_pool, generated_pool, loop_log
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import GanModel
-from genredact.targets import ClassifierTarget, SamplesTarget, Target
+from genredact.targets import SamplesTarget, Target
 
 
 @METHODS.register("redact-samples")

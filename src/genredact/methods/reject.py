@@ -12,7 +12,7 @@ import torch
 from genredact.errors import GenredactError
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import GanModel
-from genredact.models.base import MODEL_CLASSES, build_net, net_config
+from genredact.models.base import MODEL_CLASSES
 from genredact.models.classifier import ClassifierModel
 from genredact.targets import ClassifierTarget, Target, ValidityTarget
 from genredact.targets.base import load_validity_function
