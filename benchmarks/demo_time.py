@@ -19,7 +19,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-HERE = Path(__file__).parent
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import HERE, replace_block, write_records  # noqa: E402
+
 RESULTS = HERE / "results" / "demo_time.json"
 
 
@@ -46,16 +48,10 @@ def main(argv: list[str] | None = None) -> None:
         })
         shutil.rmtree(out.parent, ignore_errors=True)
         print(f"demo run {i}: {wall:.1f} s end to end (redaction {after['wall_s']:.1f} s, residual {after['residual_rate']:.4f})")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"benchmark": "demo_time", "records": records}, indent=1) + "\n")
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.is_file() else "# Benchmark results\n"
-    start, end = "<!-- demo_time:start -->", "<!-- demo_time:end -->"
+    write_records(RESULTS, "demo_time", records)
     rows = "\n".join(f"| {r['repeat']} | {r['wall_s']:.1f} | {r['redaction_wall_s']:.1f} | {r['residual_rate']:.4f} | {r['device']} | {r['date']} |" for r in records)
-    block = f"{start}\n## `genredact demo` end to end (`{records[0]['command'].strip()}`)\n\n| run | wall s | redaction s | residual rate | device | date |\n|---|---:|---:|---:|---|---|\n{rows}\n{end}"
-    text = text[: text.index(start)] + block + text[text.index(end) + len(end):] if start in text else text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
+    body = f"## `genredact demo` end to end (`{records[0]['command'].strip()}`)\n\n| run | wall s | redaction s | residual rate | device | date |\n|---|---:|---:|---:|---|---|\n{rows}"
+    replace_block(HERE / "RESULTS.md", "demo_time", body)
 
 if __name__ == "__main__":
     main()

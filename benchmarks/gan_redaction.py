@@ -10,7 +10,6 @@ in benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 from datetime import datetime, timezone
@@ -23,7 +22,9 @@ from genredact.evaluation import evaluate
 from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
-HERE = Path(__file__).parent
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import HERE, ROOT, load_records, replace_block, write_records  # noqa: E402
+
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
 DEFAULT_LABELS = {"fashion-mnist": ["Sandal", "Trouser"], "mnist": ["7", "3"]}
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     command = "python benchmarks/gan_redaction.py " + " ".join(argv if argv is not None else sys.argv[1:])
     common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n": args.n}
-    records = load_records()
+    records = load_records(RESULTS)
     for dataset in args.datasets:
         model = load_model(MODELS[dataset], device=args.device)
         judge = load_classifier(dataset, role="judge", device=args.device)
@@ -92,57 +93,37 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {RESULTS} and {HERE / 'RESULTS.md'}")
 
 
-def load_records() -> list[dict]:
-    if RESULTS.is_file():
-        return json.loads(RESULTS.read_text())["records"]
-    return []
-
-
 def save(records: list[dict]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"benchmark": "gan_redaction", "records": records}, indent=1) + "\n")
-    tmp.replace(RESULTS)
-    write_table(records)
+    write_records(RESULTS, "gan_redaction", records)
+    devices = sorted({r["device"] for r in records})
+    commands = sorted({r["command"] for r in records})
+    body = "\n".join([
+        "## GAN redaction (`benchmarks/gan_redaction.py`)",
+        "",
+        f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. "
+        f"Residual rate and quality under the independent evaluation judge, {records[0]['n']} samples per model; FID/KID/precision/recall "
+        "in the judge's feature space against the test set without the redacted class. Wall time covers the whole method (pools and training); "
+        "`retrain` is measured on the same device in the same run. `reject` changes no weight: its wall time is the measurement of its "
+        "sampling overhead, and its real cost is paid at every sampling call (`acceptance_rate`, `sampling_overhead` in the JSON).",
+        "",
+        table(records),
+    ])
+    replace_block(HERE / "RESULTS.md", "gan_redaction", body)
+    replace_block(ROOT / "README.md", "gan_redaction", body.replace("## GAN redaction", "### GAN redaction"))
 
 
 def table(records: list[dict]) -> str:
     lines = [
-        "| data set | class | method | residual rate | 95% upper | FID | KID | precision | recall | wall s | steps | retrain wall s | wall / retrain |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| data set | class | method | residual rate | 95% upper | FID | KID | precision | recall | wall s | steps | peak MB | retrain wall s | wall / retrain |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(records, key=lambda r: (r["dataset"], r["label"])):
         ratio = r["wall_s"] / r["retrain_wall_s"] if r["retrain_wall_s"] else 0.0
         lines.append(
             f"| {r['dataset']} | {r['label']} | {r['method']} | {r['residual_rate']:.4f} | {r['residual_upper95']:.4f} | {r['fid']:.2f} | {r['kid']:.4f} | "
-            f"{r['precision']:.3f} | {r['recall']:.3f} | {r['wall_s']:.1f} | {r['steps']} | {r['retrain_wall_s']:.1f} | {100 * ratio:.1f}% |"
+            f"{r['precision']:.3f} | {r['recall']:.3f} | {r['wall_s']:.1f} | {r['steps']} | {r['peak_mem_mb']:.0f} | {r['retrain_wall_s']:.1f} | {100 * ratio:.1f}% |"
         )
     return "\n".join(lines)
-
-
-def write_table(records: list[dict]) -> None:
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.is_file() else "# Benchmark results\n"
-    start, end = "<!-- gan_redaction:start -->", "<!-- gan_redaction:end -->"
-    devices = sorted({r["device"] for r in records})
-    commands = sorted({r["command"] for r in records})
-    block = "\n".join([
-        start,
-        "## GAN redaction (`benchmarks/gan_redaction.py`)",
-        "",
-        f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. "
-        f"Residual rate and quality under the independent evaluation judge, {records[0]['n']} samples per model; FID/KID/precision/recall "
-        "in the judge's feature space against the test set without the redacted class. `reject` changes no weight: its cost is paid at sampling time "
-        "(see `acceptance_rate` and `sampling_overhead` in the JSON).",
-        "",
-        table(records),
-        end,
-    ])
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 if __name__ == "__main__":

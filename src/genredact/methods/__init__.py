@@ -8,6 +8,8 @@ from genredact.methods import redact_classifier  # noqa: F401,E402
 from genredact.methods import finetune_valid  # noqa: F401,E402
 from genredact.methods import retrain  # noqa: F401,E402
 from genredact.methods import reject  # noqa: F401,E402
+from genredact.methods import adapt_then_unlearn  # noqa: F401,E402
+from genredact.methods import extrapolate  # noqa: F401,E402
 
 DEFAULT_METHOD = {"gan": "redact-classifier"}
 

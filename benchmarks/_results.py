@@ -1,0 +1,33 @@
+"""Shared helpers for benchmark scripts: JSON records and marked blocks in RESULTS.md / README.md."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+
+
+def replace_block(path: Path, name: str, body: str) -> None:
+    """Put `body` between `<!-- name:start -->` and `<!-- name:end -->` in `path` (appended if absent)."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text() if path.is_file() else "# Benchmark results\n"
+    block = f"{start}\n{body.strip()}\n{end}"
+    if start in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_records(path: Path, benchmark: str, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"benchmark": benchmark, "records": records}, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def load_records(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["records"] if path.is_file() else []
