@@ -85,7 +85,10 @@ class AdaptConfig:
         adapt_steps: adversarial steps of each stage-1 run.
         batch_size: images per step (both stages).
         lr: Adam learning rate of G and D (both stages).
-        lambda_ewc: weight of the EWC penalty, on the Fisher normalised to mean 1.
+        lambda_ewc: weight of the EWC penalty, on the Fisher normalised to mean 1. The default 1.0 was set
+            on the zoo's MNIST DCGAN (digit 1): after 300 steps the penalty (~0.8) is comparable to the
+            adversarial loss and the adapted generator still makes ~71% negatives (from 7%; 74% after
+            120 steps without EWC, 48% with it).
         fisher_samples: latents averaged in the diagonal Fisher (the code's 32).
         eval_samples: samples per adapted generator for `adapted_target_share` (classifier targets).
     """
@@ -96,7 +99,7 @@ class AdaptConfig:
     adapt_steps: int = 300
     batch_size: int = 64
     lr: float = 2e-4
-    lambda_ewc: float = 1e-2
+    lambda_ewc: float = 1.0
     fisher_samples: int = 32
     eval_samples: int = 500
 
