@@ -19,6 +19,7 @@ import torch
 
 from genredact.api import redact
 from genredact.evaluation import evaluate
+from genredact.metrics import fid
 from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
@@ -36,6 +37,8 @@ METHOD_ROWS = [
     ("redact-samples", "redact-samples", {}),
     ("finetune-valid", "finetune-valid", {}),
     ("reject", "reject", {}),
+    ("adapt-then-unlearn", "adapt-then-unlearn", {}),
+    ("extrapolate", "extrapolate", {}),
 ]
 
 
@@ -53,10 +56,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=10000, help="evaluation samples (default 10000)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--retrain-steps", type=int, default=None, help="override the zoo recipe's steps for retrain (smoke runs only)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     command = "python benchmarks/gan_redaction.py " + " ".join(argv if argv is not None else sys.argv[1:])
     common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n": args.n}
-    records = load_records(RESULTS)
     for dataset in args.datasets:
         model = load_model(MODELS[dataset], device=args.device)
         judge = load_classifier(dataset, role="judge", device=args.device)
@@ -65,36 +71,59 @@ def main(argv: list[str] | None = None) -> None:
             labels = target.labels
             name = target.classifier.class_names[labels[0]]
             print(f"== {dataset} / {name}", flush=True)
-            base = evaluate(model, labels=labels, judge=judge, n=args.n, seed=1234)
-            retrained, rlog = redact(model, target, "retrain", seed=args.seed, device=args.device, progress=False)
+
+            def judged(m: torch.nn.Module, labels: tuple[int, ...] = labels, judge: torch.nn.Module = judge) -> dict:
+                return evaluate(m, labels=labels, judge=judge, n=args.n, seed=1234, keep_features=True)
+
+            base = judged(model)
+            ropts = {} if args.retrain_steps is None else {"steps": args.retrain_steps}
+            retrained, rlog = redact(model, target, "retrain", seed=args.seed, device=args.device, progress=False, **ropts)
             retrain_wall = rlog["wall_s"]
             rows = [("pretrained", base, {"steps": 0, "wall_s": 0.0, "peak_mem_mb": 0.0}, {})]
-            rows.append(("retrain", evaluate(retrained, labels=labels, judge=judge, n=args.n, seed=1234), rlog, {}))
+            rows.append(("retrain", judged(retrained), rlog, {}))
+            retrain_feats = rows[-1][1]["features"]
             for row, method, opts in METHOD_ROWS:
                 if args.methods and row not in args.methods:
                     continue
+                print(f"   running {row} ...", flush=True)
                 edited, log = redact(model, target, method, seed=args.seed, device=args.device, progress=False, **opts)
-                rows.append((row, evaluate(edited, labels=labels, judge=judge, n=args.n, seed=1234), log, opts))
+                rows.append((row, judged(edited), log, opts))
+            new = []
             for row, res, log, opts in rows:
                 rec = {
                     "method": row, "dataset": dataset, "label": name,
                     "residual_rate": res["residual_rate"], "residual_upper95": res["residual_upper95"],
                     "fid": res["fid"], "kid": res["kid"], "precision": res["precision"], "recall": res["recall"],
+                    "ret_fid": fid(res["features"], retrain_feats),
                     "wall_s": log["wall_s"], "steps": log["steps"], "peak_mem_mb": log["peak_mem_mb"],
                     "retrain_wall_s": retrain_wall, "options": opts, **common,
                 }
-                for key in ("acceptance_rate", "sampling_overhead"):
+                for key in ("acceptance_rate", "sampling_overhead", "stage1", "stage2"):
                     if key in log:
-                        rec[key] = log[key]
+                        rec[key] = {k: v for k, v in log[key].items() if k != "history"} if isinstance(log[key], dict) else log[key]
+                if row in ("adapt-then-unlearn", "extrapolate"):
+                    cfg = log["config"]
+                    rec.update(n_negatives=cfg.get("n_negatives"), k_adapted=cfg.get("k_adapted"), repulsion=cfg.get("repulsion"), gamma=cfg.get("gamma"))
                 print(f"   {row:30s} residual {rec['residual_rate']:.4f} (<= {rec['residual_upper95']:.4f})  FID {rec['fid']:.2f}  "
                       f"P {rec['precision']:.3f} R {rec['recall']:.3f}  {rec['wall_s']:.1f}s / retrain {retrain_wall:.1f}s", flush=True)
-                records = [r for r in records if (r["dataset"], r["label"], r["method"]) != (dataset, name, row)] + [rec]
-            save(records)
+                new.append(rec)
+            save(new)
     print(f"wrote {RESULTS} and {HERE / 'RESULTS.md'}")
 
 
-def save(records: list[dict]) -> None:
-    write_records(RESULTS, "gan_redaction", records)
+def save(new: list[dict]) -> None:
+    """Merge `new` into the results file under a lock (several benchmark processes may share it)."""
+    import fcntl
+
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        keys = {(r["dataset"], r["label"], r["method"]) for r in new}
+        records = [r for r in load_records(RESULTS) if (r["dataset"], r["label"], r["method"]) not in keys] + new
+        write_records(RESULTS, "gan_redaction", records)
+        write_tables(records)
+
+
+def write_tables(records: list[dict]) -> None:
     devices = sorted({r["device"] for r in records})
     commands = sorted({r["command"] for r in records})
     body = "\n".join([
@@ -102,7 +131,8 @@ def save(records: list[dict]) -> None:
         "",
         f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. "
         f"Residual rate and quality under the independent evaluation judge, {records[0]['n']} samples per model; FID/KID/precision/recall "
-        "in the judge's feature space against the test set without the redacted class. Wall time covers the whole method (pools and training); "
+        "in the judge's feature space against the test set without the redacted class; Ret-FID is the FID between the method's samples and the "
+        "`retrain` model's samples (same features). Wall time covers the whole method (pools and training); "
         "`retrain` is measured on the same device in the same run. `reject` changes no weight: its wall time is the measurement of its "
         "sampling overhead, and its real cost is paid at every sampling call (`acceptance_rate`, `sampling_overhead` in the JSON).",
         "",
@@ -114,13 +144,13 @@ def save(records: list[dict]) -> None:
 
 def table(records: list[dict]) -> str:
     lines = [
-        "| data set | class | method | residual rate | 95% upper | FID | KID | precision | recall | wall s | steps | peak MB | retrain wall s | wall / retrain |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| data set | class | method | residual rate | 95% upper | FID | Ret-FID | KID | precision | recall | wall s | steps | peak MB | retrain wall s | wall / retrain |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(records, key=lambda r: (r["dataset"], r["label"])):
         ratio = r["wall_s"] / r["retrain_wall_s"] if r["retrain_wall_s"] else 0.0
         lines.append(
-            f"| {r['dataset']} | {r['label']} | {r['method']} | {r['residual_rate']:.4f} | {r['residual_upper95']:.4f} | {r['fid']:.2f} | {r['kid']:.4f} | "
+            f"| {r['dataset']} | {r['label']} | {r['method']} | {r['residual_rate']:.4f} | {r['residual_upper95']:.4f} | {r['fid']:.2f} | {r['ret_fid']:.2f} | {r['kid']:.4f} | "
             f"{r['precision']:.3f} | {r['recall']:.3f} | {r['wall_s']:.1f} | {r['steps']} | {r['peak_mem_mb']:.0f} | {r['retrain_wall_s']:.1f} | {100 * ratio:.1f}% |"
         )
     return "\n".join(lines)

@@ -37,11 +37,13 @@ def evaluate(
     kid_subsets: int = 50,
     pr_k: int = 3,
     samples: torch.Tensor | None = None,
+    keep_features: bool = False,
 ) -> dict[str, Any]:
     """Metrics of `model`'s samples. `labels` are the redacted classes in the judge's label space.
 
     The judge defaults to the zoo's evaluation judge for the model's data set, and `real` to that data
-    set's test split. Returns residual_rate, residual_upper95, residual_k, n, fid, kid, kid_std,
+    set's test split. With `keep_features`, the samples' judge features are returned under "features"
+    (for Ret-FID against another model). Returns residual_rate, residual_upper95, residual_k, n, fid, kid, kid_std,
     precision, recall and the sampling time.
     """
     from genredact.metrics import fid, kid, precision_recall, residual_rate
@@ -69,7 +71,7 @@ def evaluate(
     rfeats = real_features(judge, real, labels)
     kid_mean, kid_std = kid(rfeats, feats, subsets=kid_subsets, subset_size=1000, generator=make_generator(seed + 1))
     precision, recall = precision_recall(rfeats, feats, k=pr_k)
-    return {
+    out = {
         "n": int(res["n"]),
         "residual_rate": float(res["rate"]),
         "residual_upper95": float(res["upper95"]),
@@ -83,3 +85,6 @@ def evaluate(
         "judge": getattr(judge, "role", "judge"),
         "class_share": (probs.argmax(1).bincount(minlength=probs.shape[1]).double() / probs.shape[0]).tolist(),
     }
+    if keep_features:
+        out["features"] = feats
+    return out

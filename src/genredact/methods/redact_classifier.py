@@ -38,8 +38,8 @@ class RedactClassifierMethod(RedactionMethod):
         lam: float = 0.5  # weight of generator samples among the discriminator's fakes; 1 - lam for negatives
         beta: float = 1.0  # weight of the classifier guidance term on the generator
         real: Literal["data", "generator"] = "data"
-        negative_threshold: float | None = None  # flag a sample as a negative when p(target) >= this; None: argmax
-        guide_shift: int = 0  # random translation (pixels) of the guided samples, so G cannot exploit one view of the classifier
+        negative_threshold: float | None = 0.1  # flag a sample as a negative when p(target) >= this; None: argmax
+        guide_shift: int = 2  # random translation (pixels) of the guided samples, so G cannot exploit one view of the classifier
         pool_size: int = 500  # negatives kept in the refreshed pool
         n_generated: int = 10000  # valid generator samples used as "real" when real=generator
 
