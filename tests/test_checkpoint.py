@@ -83,3 +83,17 @@ def test_user_network_without_registration(tmp_path):
     with pytest.raises(CheckpointError, match="not registered"):
         save_pretrained(model, tmp_path / "u")
     assert not (tmp_path / "u").exists()
+
+
+def test_foreign_files_are_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    f = tmp_path / "weights.safetensors"
+    save_file({"w": torch.zeros(2)}, str(f))
+    with pytest.raises(CheckpointError, match="is a file, not a model folder"):
+        load_pretrained(f)
+    folder = tmp_path / "foreign"
+    folder.mkdir()
+    save_file({"w": torch.zeros(2)}, str(folder / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="holds no config.json"):
+        load_pretrained(folder)
