@@ -55,7 +55,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import torch
 
@@ -279,9 +279,20 @@ def adapt_negatives(model: GanModel, target: Target, config: AdaptConfig, contex
     return adapted, log
 
 
-def _adapt_once(base: GanModel, negatives: Pool, theta_g: ParamSet, fisher: ParamSet, config: AdaptConfig, context: Context, *, desc: str) -> tuple[LoopResult, GanModel]:
+def _adversarial_run(
+    base: GanModel,
+    real: Pool,
+    penalty: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]],
+    *,
+    steps: int,
+    config: AdaptConfig,
+    context: Context,
+    desc: str,
+) -> tuple[LoopResult, GanModel]:
+    """Train a copy of `base` (G and D) with `real` as the real images; the generator loss adds
+    `penalty(generator parameters)`, which also returns the figures to log (and to guard)."""
     gen = context.generator
-    loop = Loop(steps=config.adapt_steps, desc=desc, progress=context.progress, device=context.device)
+    loop = Loop(steps=steps, desc=desc, progress=context.progress, device=context.device)
     edited = _trainable_copy(base, loop.device)
     opt_g = torch.optim.Adam(edited.generator.parameters(), config.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(edited.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
@@ -289,19 +300,30 @@ def _adapt_once(base: GanModel, negatives: Pool, theta_g: ParamSet, fisher: Para
 
     def step(i: int) -> dict[str, float]:
         fake = edited.generator(edited.latents(config.batch_size, generator=gen))
-        loss_d = d_real_loss(edited.discriminator(negatives.draw(config.batch_size, gen))) + d_fake_loss(edited.discriminator(fake.detach()))
+        loss_d = d_real_loss(edited.discriminator(real.draw(config.batch_size, gen))) + d_fake_loss(edited.discriminator(fake.detach()))
         opt_d.zero_grad(set_to_none=True)
         loop.backward(loss_d)
         opt_d.step()
         adv = g_loss(edited.discriminator(fake))
-        ewc = 0.5 * config.lambda_ewc * sum(((fisher[k] * (p - theta_g[k]) ** 2).sum() for k, p in named.items() if k in fisher), adv.new_zeros(()))
+        extra, logged = penalty(named)
         opt_g.zero_grad(set_to_none=True)
-        loop.backward(adv + ewc)
+        loop.backward(adv + extra)
         opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": adv.item(), "ewc": ewc.item()}
+        return {"loss_d": loss_d.item(), "loss_g": adv.item(), **logged}
 
     result = loop.run(step, modules={"generator": edited.generator, "discriminator": edited.discriminator})
     return result, edited.eval()
+
+
+def _adapt_once(base: GanModel, negatives: Pool, theta_g: ParamSet, fisher: ParamSet, config: AdaptConfig, context: Context, *, desc: str) -> tuple[LoopResult, GanModel]:
+    """One stage-1 run: real = the negatives, plus the EWC pull towards the pre-trained generator."""
+
+    def ewc(named: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        any_param = next(iter(named.values()))
+        value = 0.5 * config.lambda_ewc * sum(((fisher[k] * (p - theta_g[k]) ** 2).sum() for k, p in named.items() if k in fisher), any_param.new_zeros(()))
+        return value, {"ewc": value.item()}
+
+    return _adversarial_run(base, negatives, ewc, steps=config.adapt_steps, config=config, context=context, desc=desc)
 
 
 # The method ---------------------------------------------------------------------------------------------
@@ -363,28 +385,14 @@ class AdaptThenUnlearnMethod(RedactionMethod):
 
         # Stage 2: restart from the pre-trained weights; real = positives; G repelled from the adapted models.
         real, positives_log = positive_pool(base, target, n=config.n_positives, rule=config.positives, nn_scale=config.nn_scale, generator=gen, device=device)
-        loop = Loop(steps=config.unlearn_steps, desc="adapt-then-unlearn stage 2", progress=context.progress, device=device)
-        edited = _trainable_copy(base, loop.device)
-        opt_g = torch.optim.Adam(edited.generator.parameters(), config.lr, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(edited.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
-        named = dict(edited.generator.named_parameters())
 
-        def step(i: int) -> dict[str, float]:
-            fake = edited.generator(edited.latents(config.batch_size, generator=gen))
-            loss_d = d_real_loss(edited.discriminator(real.draw(config.batch_size, gen))) + d_fake_loss(edited.discriminator(fake.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            loop.backward(loss_d)
-            opt_d.step()
-            adv = g_loss(edited.discriminator(fake))
-            repel, r = repulsion_loss(named, adapted, config.repulsion, config.gamma, el2_scale=config.el2_scale)
-            opt_g.zero_grad(set_to_none=True)
-            loop.backward(adv + repel)
-            opt_g.step()
+        def repel(named: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+            value, r = repulsion_loss(named, adapted, config.repulsion, config.gamma, el2_scale=config.el2_scale)
             # R, not the repulsion term, goes to the divergence guard: gamma / R is legitimately huge while
             # R is small, whereas a runaway R (nl2 is unbounded) is the failure worth stopping for.
-            return {"loss_d": loss_d.item(), "loss_g": adv.item(), "dist": r.item()}
+            return value, {"dist": r.item()}
 
-        result = loop.run(step, modules={"generator": edited.generator, "discriminator": edited.discriminator})
+        result, edited = _adversarial_run(base, real, repel, steps=config.unlearn_steps, config=config, context=context, desc="adapt-then-unlearn stage 2")
         history = stage1.pop("history") + [{"stage": 2.0, **h} for h in result.history]
         log = {
             "steps": stage1["steps"] + result.steps,
