@@ -145,8 +145,3 @@ def folder_sha256(path: str | Path) -> str:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
-
-
-def read_redaction(path: str | Path) -> dict[str, Any] | None:
-    p = Path(path) / REDACTION_NAME
-    return json.loads(p.read_text()) if p.is_file() else None

@@ -46,6 +46,7 @@ def run_redaction(
 ) -> dict[str, Any]:
     """Redact, evaluate before/after under the judge, and write the run folder at `out`."""
     from genredact import api
+    from genredact.evaluation import evaluate
     from genredact.methods import DEFAULT_METHOD
     from genredact.report import save_grid, write_report
     from genredact.targets import parse_target
@@ -92,8 +93,8 @@ def run_redaction(
             labels = target.labels
             judge = load_classifier(model.dataset, role="judge", device=device)
             echo(f"evaluating before and after on {n_eval} samples under the judge {judge_name} ...")
-            before = api_evaluate(model, labels, judge, n_eval, eval_seed)
-            after = api_evaluate(edited, labels, judge, n_eval, eval_seed)
+            before = evaluate(model, labels=labels, judge=judge, n=n_eval, seed=eval_seed)
+            after = evaluate(edited, labels=labels, judge=judge, n=n_eval, seed=eval_seed)
             now = time.time()
             for name, res in (("before", before), ("after", {**after, **summary})):
                 for key, value in res.items():
@@ -129,9 +130,3 @@ def run_redaction(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {"out": str(out), "before": before, "after": after, "log": log, "summary": summary}
-
-
-def api_evaluate(model: torch.nn.Module, labels: tuple[int, ...], judge: torch.nn.Module, n: int, seed: int) -> dict[str, Any]:
-    from genredact.evaluation import evaluate
-
-    return evaluate(model, labels=labels, judge=judge, n=n, seed=seed)

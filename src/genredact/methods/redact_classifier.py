@@ -64,12 +64,7 @@ class RedactClassifierMethod(RedactionMethod):
         label_list = list(target.labels)
 
         def flag(probs: torch.Tensor) -> torch.Tensor:
-            """Which samples are negatives, from the classifier's probabilities (no gradient)."""
-            if config.negative_threshold is not None:
-                return probs[:, label_list].sum(1) >= config.negative_threshold
-            if target.threshold is not None:
-                return probs[:, label_list].sum(1) >= target.threshold
-            return torch.isin(probs.argmax(1), torch.tensor(label_list, device=probs.device))
+            return target.flags(probs, config.negative_threshold)
 
         negatives = generated_pool(model, lambda x: flag(torch.softmax(clf(x), 1)), n=config.pool_size, generator=gen, max_draws=50 * config.pool_size, what="target samples")
         initial_negatives = len(negatives)

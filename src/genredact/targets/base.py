@@ -92,17 +92,17 @@ class ClassifierTarget(Target):
     def labels(self) -> tuple[int, ...]:
         return self.target_labels
 
-    def target_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Differentiable summed probability of the redacted labels, (B,)."""
-        probs = torch.softmax(self.classifier(x), 1)
-        return probs[:, list(self.target_labels)].sum(1)
+    def flags(self, probs: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+        """Which rows of class probabilities (B, K) are target content: summed probability of the redacted
+        labels >= threshold (default: the target's own), or, with no threshold, argmax in the labels."""
+        threshold = self.threshold if threshold is None else threshold
+        if threshold is not None:
+            return probs[:, list(self.target_labels)].sum(1) >= threshold
+        return torch.isin(probs.argmax(1), torch.tensor(self.target_labels, device=probs.device))
 
     @torch.no_grad()
     def valid(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.classifier(x)
-        if self.threshold is not None:
-            return torch.softmax(logits, 1)[:, list(self.target_labels)].sum(1) < self.threshold
-        return ~torch.isin(logits.argmax(1), torch.tensor(self.target_labels, device=logits.device))
+        return ~self.flags(torch.softmax(self.classifier(x), 1))
 
     def as_validity(self) -> ValidityTarget:
         return ValidityTarget(fn=self.valid, spec=f"{self.source} labels={list(self.target_labels)}")

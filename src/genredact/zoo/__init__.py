@@ -6,6 +6,7 @@ their shipped weights (`zoo/weights/<name>/`, each with a MODEL_CARD.md).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import shutil
@@ -88,7 +89,7 @@ def load_classifier(dataset: str, *, role: str = "redaction", device: str = "cpu
 def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str, Any] | None = None, progress: bool = True, device: str | None = None) -> Path:
     """Train zoo entry `name` with its recipe and write the model folder with a MODEL_CARD.md."""
     from genredact.data import load_dataset
-    from genredact.zoo.recipes import ClassifierRecipe, GanRecipe, accuracy, recipe_dict, train_classifier, train_gan
+    from genredact.zoo.recipes import ClassifierRecipe, GanRecipe, accuracy, train_classifier, train_gan
 
     if name not in ZOO:
         raise GenredactError(f"unknown zoo model {name!r}; choose one of: {', '.join(ZOO)}")
@@ -110,7 +111,7 @@ def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str
         "description": entry.description,
         "dataset": entry.dataset,
         "train_images": len(train),
-        "recipe": recipe_dict(recipe),
+        "recipe": dataclasses.asdict(recipe),
         "steps": result.steps,
         "wall_s": round(result.wall_s, 1),
         "device": _device_name(device),

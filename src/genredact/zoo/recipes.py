@@ -1,8 +1,7 @@
 """Recipes that train the zoo's base GANs and classifiers (also used by the `retrain` baseline)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -121,7 +120,3 @@ def train_classifier(data: ImageData, recipe: ClassifierRecipe = ClassifierRecip
 def accuracy(model: ClassifierModel, data: ImageData) -> float:
     probs, _ = model.predict(to_float(data.x))
     return float((probs.argmax(1).numpy() == data.y).mean())
-
-
-def recipe_dict(recipe: Any) -> dict[str, Any]:
-    return asdict(recipe)
