@@ -129,3 +129,22 @@ def test_user_model_classifier_and_image_folder_data(tmp_path, capsys, tiny_gan,
     assert edited.z_dim == 4 and json.loads((run / "config.json").read_text())["classifier"] == str(clf)
     rc, _, err = run_cli(["redact", str(gan), "--target", "label=hat", "--classifier", str(clf), "--out", str(tmp_path / "r2"), "--no-eval"], capsys)
     assert rc == 2 and "valid labels: 0=top, 1=bottom" in err
+
+
+@pytest.mark.parametrize("name,sets", [("mnist-dcgan", ["steps=3", "batch_size=8"]), ("mnist-classifier", ["epochs=1", "batch_size=4096"])])
+def test_zoo_train_writes_a_loadable_model_with_a_card(tmp_path, capsys, name, sets):
+    from genredact.zoo import load_model
+
+    out = tmp_path / name
+    args = ["zoo", "train", name, "--out", str(out), "--quiet"]
+    for s in sets:
+        args += ["--set", s]
+    rc, stdout, _ = run_cli(args, capsys)
+    assert rc == 0 and str(out) in stdout
+    card = json.loads((out / "card.json").read_text())
+    assert card["name"] == name and card["steps"] >= 1 and card["command"].startswith(f"genredact zoo train {name}")
+    assert "recipe" in (out / "MODEL_CARD.md").read_text()
+    model = load_model(out)
+    assert getattr(model, "dataset", None) == "mnist"
+    if name.endswith("classifier"):
+        assert 0.0 <= card["test_accuracy"] <= 1.0

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     zt.add_argument("name", help="zoo model name")
     zt.add_argument("--out", default=None, help="folder to write (default: the package's shipped weights folder)")
     zt.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override, e.g. --set steps=100")
-    _add_common(p)
+    _add_common(zt)
     return parser
 
 

@@ -1,7 +1,9 @@
 """Recipes that train the zoo's base GANs and classifiers (also used by the `retrain` baseline)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -120,3 +122,16 @@ def train_classifier(data: ImageData, recipe: ClassifierRecipe = ClassifierRecip
 def accuracy(model: ClassifierModel, data: ImageData) -> float:
     probs, _ = model.predict(to_float(data.x))
     return float((probs.argmax(1).numpy() == data.y).mean())
+
+
+def train_zoo_entry(entry: Any, train: ImageData, test: ImageData, params: dict[str, Any], *, progress: bool, device: str | None) -> tuple[Any, int, float, dict[str, Any], dict[str, Any]]:
+    """Train a zoo GAN or classifier entry (see `genredact.zoo.TRAINERS`)."""
+    metrics: dict[str, Any] = {}
+    if entry.kind == "gan":
+        recipe = GanRecipe(**params)
+        model, result = train_gan(train, recipe, progress=progress, desc=f"zoo {entry.name}", device=device)
+    else:
+        recipe = ClassifierRecipe(**params)
+        model, result = train_classifier(train, recipe, role=entry.role, progress=progress, device=device)
+        metrics["test_accuracy"] = accuracy(model, test)
+    return model, result.steps, result.wall_s, dataclasses.asdict(recipe), metrics
