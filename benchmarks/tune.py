@@ -28,7 +28,11 @@ def main(argv: list[str]) -> None:
         method = cfg.pop("method", "redact-classifier")
         edited, log = genredact.redact(model, spec, method, progress=False, **cfg)
         r = evaluate(edited, labels=labels, n=5000)
-        print(method, cfg, round(log["wall_s"], 1), {k: round(r[k], 4) for k in ("residual_rate", "residual_upper95", "fid", "precision", "recall")}, flush=True)
+        extra = {}
+        if "stage1" in log:
+            extra["adapted_share"] = [round(s, 3) for s in log["stage1"].get("adapted_target_share", [])]
+            extra["dist_first_last"] = [h["dist"] for h in log["history"] if "dist" in h][:: max(1, log["stage2"]["steps"] - 1)]
+        print(method, cfg, round(log["wall_s"], 1), {k: round(r[k], 4) for k in ("residual_rate", "residual_upper95", "fid", "precision", "recall")}, extra, flush=True)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,15 @@ def test_redact_then_eval_then_sample(tmp_path, capsys):
     rc, out, err = run_cli(["eval", str(run / "model"), "--target", "label=7", "--n", "300", "--json", str(tmp_path / "m.json")], capsys)
     assert rc == 0, err
     assert "residual_upper95" in out and json.loads((tmp_path / "m.json").read_text())["n"] == 300
+    assert "judge mnist-judge" in out and "NOT independent" not in out
+    # The classifier the run redacted with, used as judge: a warning, and the output says so.
+    rc, out, err = run_cli(["eval", str(run / "model"), "--target", "label=7", "--n", "300", "--judge", "mnist-classifier", "--json", str(tmp_path / "c.json")], capsys)
+    assert rc == 0 and "warning: mnist-classifier" in err and "NOT independent" in out
+    assert json.loads((tmp_path / "c.json").read_text())["judge_independent"] is False
+    # A certificate the 2-step model cannot earn (its 7s are still ~15%): refuted at the first look.
+    rc, out, err = run_cli(["eval", str(run / "model"), "--target", "label=7", "--certify", "0.02", "--max-n", "4000", "--json", str(tmp_path / "cert.json")], capsys)
+    cert = json.loads((tmp_path / "cert.json").read_text())
+    assert rc == 0 and "rule: look after n = 1000, 2000, 4000" in out and cert["decision"] == "refuted" and cert["n"] == 1000
     rc, out, err = run_cli(["sample", str(run / "model"), "--n", "5", "--seed", "1", "--out", str(tmp_path / "x.npz"), "--grid", str(tmp_path / "x.png")], capsys)
     assert rc == 0, err
     x = np.load(tmp_path / "x.npz")["x"]
@@ -148,3 +157,10 @@ def test_zoo_train_writes_a_loadable_model_with_a_card(tmp_path, capsys, name, s
     assert getattr(model, "dataset", None) == "mnist"
     if name.endswith("classifier"):
         assert 0.0 <= card["test_accuracy"] <= 1.0
+
+
+def test_plan_prints_both_sample_sizes(capsys):
+    rc, out, _ = run_cli(["plan", "--bound", "0.01", "--rate", "0.005"], capsys)
+    assert rc == 0 and "one fixed-size test: n = 1049" in out and "n = 4000" in out
+    rc, _, err = run_cli(["plan", "--bound", "0.005", "--rate", "0.01"], capsys)
+    assert rc == 2 and "not below bound" in err and len(err.strip().splitlines()) == 1

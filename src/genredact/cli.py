@@ -76,7 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=10000, help="number of samples (default: 10000)")
     p.add_argument("--seed", type=int, default=1234, help="seed of the sample latents (default: 1234)")
     p.add_argument("--json", default=None, help="also write the metrics to this JSON file")
+    p.add_argument("--judge", default=None, help="judge classifier: a zoo name or folder (default: the zoo's evaluation judge for the model's data set)")
+    p.add_argument("--certify", type=float, default=None, metavar="EPS",
+                   help="instead of a fixed n, sample until the residual rate is certified below EPS (or shown above it) by a sequential "
+                        "Clopper-Pearson rule with a Bonferroni split over looks at n, 2n, 4n, ... (the rule is printed)")
+    p.add_argument("--max-n", type=int, default=1_000_000, help="with --certify: the most samples drawn (default: 1000000)")
     _add_common(p)
+
+    p = sub.add_parser("plan", help="how many samples a residual-rate bound needs",
+                       description="Print how many samples it takes to certify that the residual rate is below BOUND (one-sided exact "
+                                   "Clopper-Pearson bound) when the observed rate is RATE: with one fixed-size test, and with the sequential rule of `eval --certify`.")
+    p.add_argument("--bound", type=float, required=True, help="the rate to certify, e.g. 0.005")
+    p.add_argument("--rate", type=float, required=True, help="the observed (or expected) residual rate, e.g. 0.002")
+    p.add_argument("--confidence", type=float, default=0.95, help="one-sided confidence (default: 0.95)")
+    p.add_argument("--n0", type=int, default=1000, help="first look of the sequential rule (default: 1000, as `eval --certify`)")
+    p.add_argument("--max-n", type=int, default=1_000_000, help="last look of the sequential rule (default: 1000000)")
 
     p = sub.add_parser("sample", help="draw samples from a model into an .npz (and a PNG grid)",
                        description="Draw N samples and save them as a uint8 array `x` of shape (N, H, W) for 1-channel models, (N, C, H, W) otherwise.")
@@ -140,23 +154,77 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    import sys
 
     from genredact.api import resolve_model
     from genredact.errors import GenredactError
-    from genredact.evaluation import evaluate
+    from genredact.evaluation import certify_residual, evaluate
     from genredact.targets import parse_target
+    from genredact.zoo import classifier_name
 
     model = resolve_model(args.model, args.device)
     target = parse_target(args.target, model)
     if target.labels is None:
         raise GenredactError("eval measures classes under the judge: give --target label=NAME")
-    res = evaluate(model, labels=target.labels, n=args.n, seed=args.seed)
-    for key in ("n", "residual_rate", "residual_upper95", "fid", "kid", "precision", "recall"):
-        print(f"{key:18s} {res[key]:.4f}" if isinstance(res[key], float) else f"{key:18s} {res[key]}")
+    dataset = getattr(model, "dataset", None)
+    judge_ref = args.judge or (classifier_name(dataset, "judge") if dataset else None)
+    if judge_ref is None:
+        raise GenredactError("the model does not name its data set, so there is no default judge; pass --judge FOLDER")
+    judge = resolve_model(judge_ref, args.device)
+    if getattr(judge, "family", None) != "classifier":
+        raise GenredactError(f"--judge {judge_ref} is not a classifier; give a classifier folder or a zoo judge such as {classifier_name(dataset, 'judge') if dataset else 'fashion-judge'}")
+    used = _redaction_classifier(args.model)
+    independent = getattr(judge, "role", "judge") == "judge" and str(judge_ref) not in used
+    label = f"judge {judge_ref}" + ("" if independent else " (NOT independent: a classifier used for redaction)")
+    if not independent:
+        print(f"warning: {judge_ref} is a redaction classifier" + (f" that this model was redacted with ({', '.join(sorted(used))})" if used else "")
+              + "; its verdict is not an independent measurement, use the zoo's evaluation judge", file=sys.stderr)
+    if args.certify is not None:
+        cert = certify_residual(model, labels=target.labels, eps=args.certify, judge=judge, seed=args.seed, max_n=args.max_n, progress=not args.quiet)
+        print(f"{label}\nrule: {cert.rule}")
+        print(f"decision: {cert.decision} (residual rate {'<' if cert.decision == 'certified' else '>' if cert.decision == 'refuted' else '?'} {cert.eps:g})")
+        print(f"n {cert.n}, flagged {cert.k}, rate {cert.rate:.5f}, upper bound {cert.upper:.5f} and lower bound {cert.lower:.5f} "
+              f"at level {cert.look_confidence:.5f}, {cert.looks_used} of {len(cert.looks)} looks")
+        res = {**cert.to_json(), "judge": str(judge_ref), "judge_independent": independent}
+    else:
+        res = evaluate(model, labels=target.labels, judge=judge, n=args.n, seed=args.seed)
+        res.update(judge=str(judge_ref), judge_independent=independent)
+        print(label)
+        for key in ("n", "residual_rate", "residual_upper95", "fid", "kid", "precision", "recall"):
+            print(f"{key:18s} {res[key]:.4f}" if isinstance(res[key], float) else f"{key:18s} {res[key]}")
     if args.json:
         from genredact.checkpoint import write_json_atomic
 
         write_json_atomic(args.json, res)
+    return 0
+
+
+def _redaction_classifier(model_ref: str) -> set[str]:
+    """The classifier names a model folder's redaction.json says the redaction used (empty for base models)."""
+    import json
+
+    from genredact.zoo import resolve_model_path
+
+    path = resolve_model_path(model_ref) / "redaction.json"
+    if not path.is_file():
+        return set()
+    target = json.loads(path.read_text()).get("target", {})
+    return {str(target["classifier"])} if target.get("classifier") else set()
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from genredact.errors import GenredactError
+    from genredact.metrics.certify import plan
+
+    try:
+        res = plan(args.rate, args.bound, confidence=args.confidence, n0=args.n0, max_n=args.max_n)
+    except ValueError as exc:
+        raise GenredactError(str(exc)) from None
+    print(f"to certify a residual rate below {args.bound:g} at {args.confidence:g} confidence when the observed rate is {args.rate:g}:")
+    print(f"  one fixed-size test: n = {res['single_test_n']}")
+    seq = res["sequential_n"]
+    print(f"  sequential rule (eval --certify, looks {res['looks'][0]}..{res['looks'][-1]}, per-look level {res['look_confidence']:.5f}): "
+          + (f"n = {seq}" if seq else f"not within {res['looks'][-1]} samples"))
     return 0
 
 
@@ -229,7 +297,7 @@ def _num(v: str) -> Any:
     return v
 
 
-COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo}
+COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -88,3 +88,52 @@ def evaluate(
     if keep_features:
         out["features"] = feats
     return out
+
+
+def certify_residual(
+    model: nn.Module,
+    *,
+    labels: tuple[int, ...] | list[int],
+    eps: float,
+    judge: nn.Module | None = None,
+    seed: int = 1234,
+    n0: int = 1000,
+    max_n: int = 1_000_000,
+    confidence: float = 0.95,
+    batch: int = 2000,
+    progress: bool = True,
+) -> Any:
+    """Sample `model` until its residual rate under the judge is certified below `eps` (or shown above it,
+    or `max_n` is reached); see `genredact.metrics.certify` for the stopping rule. Returns a Certificate."""
+    from tqdm.auto import tqdm
+
+    from genredact.metrics.certify import sequential_certificate
+    from genredact.metrics.functional import _residual_rate_update
+
+    if judge is None:
+        from genredact.zoo import load_classifier
+
+        dataset = getattr(model, "dataset", None)
+        if not dataset:
+            raise GenredactError("the model does not name its data set; pass judge=...")
+        judge = load_classifier(dataset, role="judge")
+    labels = [int(v) for v in labels]
+    gen = make_generator(seed)
+    bar = tqdm(total=max_n, desc="certify", unit="img", disable=not progress)
+
+    @torch.no_grad()
+    def count_flagged(m: int) -> int:
+        k = 0
+        for i in range(0, m, batch):
+            probs, _ = judge.predict(model.sample(min(batch, m - i), generator=gen))
+            k += _residual_rate_update(probs, labels)[0]  # the same decision as residual_rate
+            bar.update(min(batch, m - i))
+        return k
+
+    def on_look(n: int, k: int, upper: float) -> None:
+        bar.set_postfix(k=k, upper=f"{upper:.5f}")
+
+    try:
+        return sequential_certificate(count_flagged, eps, n0=n0, max_n=max_n, confidence=confidence, on_look=on_look)
+    finally:
+        bar.close()

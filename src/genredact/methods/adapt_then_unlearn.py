@@ -42,9 +42,22 @@ the pre-trained samples whose pixel-space distance to the nearest given image ex
 negative than the negatives are to each other looks like one); positives='all' keeps every sample and
 leaves the unlearning to the repulsion alone.
 
-Negatives: a samples target's images (up to `n_negatives` per adapted model, drawn at random), or for a
-classifier target the pre-trained generator's samples the target flags (up to `n_negatives`, searching at
-most `tot_samples` samples, the code's `tot_samples`).
+Negatives: one set of at most `n_negatives` images, used by every stage-1 run: a samples target's images
+(a random subset when there are more), or for a classifier target the pre-trained generator's samples the
+target flags (searching at most `tot_samples` samples, the code's `tot_samples`). Each of the K runs
+trains on its own bootstrap resample of that set, so K models never need more than `n_negatives` images.
+
+Distance normalisation (`distance_norm`). With 'none', R is used as above, as in the code; its scale
+depends on the architecture and on how far stage 1 moved (about 2e-4 on the zoo's DCGANs), so a gamma
+tuned on one model means nothing on another, and at gamma ~ 1 the repulsion is numerically off. With
+'initial' (the default), R is divided by R_0 = R(theta_G), the distance of the pre-trained generator to the
+adapted ones, so rho = R / R_0 starts at 1 and gamma is dimensionless: el2 = el2_scale * exp(-gamma * rho),
+nl2 = -gamma * rho, il2 = gamma / rho.
+
+Negatives as fakes (`negative_weight`, beyond the paper). The negatives are at hand in stage 2 too; with
+negative_weight = w > 0 the discriminator also sees them as fake, with weight w (Kong & Chaudhuri's
+mixture, generator samples weighted 1 - w), so it learns to reject the unwanted content directly while the
+repulsion moves the generator away from it. w = 0 is the paper's stage 2.
 
 Simplifications against the StyleGAN2 code: no R1 or path-length regulariser, style mixing or G EMA, and
 Adam with betas (0.5, 0.999) as in the library's other DCGAN methods; the returned generator is the last
@@ -131,9 +144,9 @@ def param_distance(params: dict[str, torch.Tensor], adapted: list[ParamSet]) -> 
     return total / len(params)
 
 
-def repulsion_loss(params: dict[str, torch.Tensor], adapted: list[ParamSet], kind: Repulsion, gamma: float, *, el2_scale: float = 100.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The repulsion term added to the generator loss, and the distance R it is computed from."""
-    r = param_distance(params, adapted)
+def repulsion_loss(params: dict[str, torch.Tensor], adapted: list[ParamSet], kind: Repulsion, gamma: float, *, el2_scale: float = 100.0, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The repulsion term added to the generator loss, and the distance R / scale it is computed from."""
+    r = param_distance(params, adapted) / scale
     if kind == "el2":
         return el2_scale * torch.exp(-gamma * r), r
     if kind == "nl2":
@@ -177,18 +190,25 @@ def _target_images(target: SamplesTarget, model: GanModel, device: torch.device)
     return to_float(target.images).to(device)
 
 
-def negative_pool(base: GanModel, target: Target, config: AdaptConfig, generator: torch.Generator, device: torch.device) -> Pool:
-    """One stage-1 run's negatives: a random subset of the target images, or freshly mined samples."""
+def negative_set(base: GanModel, target: Target, config: AdaptConfig, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """The negatives, at most `n_negatives` of them: a random subset of the target images, or samples of
+    the pre-trained generator that the classifier flags (searching at most `tot_samples`)."""
     if isinstance(target, SamplesTarget):
         images = _target_images(target, base, device)
         if len(images) > config.n_negatives:
             pick = torch.randperm(len(images), generator=generator)[: config.n_negatives].sort().values
             images = images[pick.to(device)]
-        return Pool(images)
+        return images
     if isinstance(target, ClassifierTarget):
         return generated_pool(base, lambda x: ~target.valid(x), n=config.n_negatives, generator=generator, max_draws=config.tot_samples, what="target samples",
-                              batch=min(500, config.tot_samples))
+                              batch=min(500, config.tot_samples)).x
     raise GenredactError(f"adapt-then-unlearn takes a samples or classifier target, not {target.kind}")
+
+
+def bootstrap(images: torch.Tensor, generator: torch.Generator) -> Pool:
+    """A resample with replacement of the negatives: each adapted model sees its own draw of the same set."""
+    idx = torch.randint(0, len(images), (len(images),), generator=generator).to(images.device)
+    return Pool(images[idx])
 
 
 @torch.no_grad()
@@ -239,11 +259,12 @@ def _trainable_copy(model: GanModel, device: torch.device) -> GanModel:
     return edited
 
 
-def adapt_negatives(model: GanModel, target: Target, config: AdaptConfig, context: Context) -> tuple[list[ParamSet], dict[str, Any]]:
-    """Stage 1: K generators adapted to fresh draws of negatives, with the EWC pull to `model`.
+def adapt_negatives(model: GanModel, target: Target, config: AdaptConfig, context: Context) -> tuple[list[ParamSet], dict[str, Any], torch.Tensor]:
+    """Stage 1: K generators adapted to bootstrap draws of one set of negatives, with the EWC pull to `model`.
 
-    Returns the adapted generator parameters (one dict per model, in memory) and the stage log:
-    steps, wall_s, peak_mem_mb, history (entries tagged with k), k_adapted, n_negatives (per model) and,
+    Returns the adapted generator parameters (one dict per model, in memory), the stage log and the
+    negatives themselves. The log holds:
+    steps, wall_s, peak_mem_mb, history (entries tagged with k), k_adapted, n_negatives (the size of the set) and,
     for a classifier target, base_target_share and adapted_target_share (per model, on `eval_samples`
     shared latents). `model` is not modified.
     """
@@ -256,15 +277,13 @@ def adapt_negatives(model: GanModel, target: Target, config: AdaptConfig, contex
     fisher = fisher_diagonal(_trainable_copy(base, device), n=config.fisher_samples, generator=gen)
     eval_z = base.latents(config.eval_samples, generator=gen) if isinstance(target, ClassifierTarget) else None
 
+    negatives = negative_set(base, target, config, gen, device)
     adapted: list[ParamSet] = []
-    n_negatives: list[int] = []
     shares: list[float] = []
     history: list[dict[str, float]] = []
     steps, wall, peak = 0, 0.0, 0.0
     for k in range(config.k_adapted):
-        negatives = negative_pool(base, target, config, gen, device)
-        n_negatives.append(len(negatives))
-        result, edited = _adapt_once(base, negatives, theta_g, fisher, config, context, desc=f"adapt-then-unlearn stage 1 ({k + 1}/{config.k_adapted})")
+        result, edited = _adapt_once(base, bootstrap(negatives, gen), theta_g, fisher, config, context, desc=f"adapt-then-unlearn stage 1 ({k + 1}/{config.k_adapted})")
         adapted.append(generator_params(edited))
         if eval_z is not None:
             shares.append(_flagged_share(edited, target, eval_z))
@@ -272,11 +291,11 @@ def adapt_negatives(model: GanModel, target: Target, config: AdaptConfig, contex
         steps, wall, peak = steps + result.steps, wall + result.wall_s, max(peak, result.peak_mem_mb)
         del edited
 
-    log: dict[str, Any] = {"steps": steps, "wall_s": wall, "peak_mem_mb": peak, "history": history, "k_adapted": config.k_adapted, "n_negatives": n_negatives}
+    log: dict[str, Any] = {"steps": steps, "wall_s": wall, "peak_mem_mb": peak, "history": history, "k_adapted": config.k_adapted, "n_negatives": len(negatives)}
     if eval_z is not None:
         log["base_target_share"] = _flagged_share(base, target, eval_z)
         log["adapted_target_share"] = shares
-    return adapted, log
+    return adapted, log, negatives
 
 
 def _adversarial_run(
@@ -288,19 +307,25 @@ def _adversarial_run(
     config: AdaptConfig,
     context: Context,
     desc: str,
+    negatives: Pool | None = None,
+    negative_weight: float = 0.0,
 ) -> tuple[LoopResult, GanModel]:
     """Train a copy of `base` (G and D) with `real` as the real images; the generator loss adds
-    `penalty(generator parameters)`, which also returns the figures to log (and to guard)."""
+    `penalty(generator parameters)`, which also returns the figures to log (and to guard). With
+    `negatives` and `negative_weight` w > 0, D's fake term is (1 - w) * generator samples + w * negatives."""
     gen = context.generator
     loop = Loop(steps=steps, desc=desc, progress=context.progress, device=context.device)
     edited = _trainable_copy(base, loop.device)
     opt_g = torch.optim.Adam(edited.generator.parameters(), config.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(edited.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
     named = dict(edited.generator.named_parameters())
+    n_neg = max(1, round(config.batch_size * negative_weight)) if negatives is not None and negative_weight > 0 else 0
 
     def step(i: int) -> dict[str, float]:
         fake = edited.generator(edited.latents(config.batch_size, generator=gen))
-        loss_d = d_real_loss(edited.discriminator(real.draw(config.batch_size, gen))) + d_fake_loss(edited.discriminator(fake.detach()))
+        loss_d = d_real_loss(edited.discriminator(real.draw(config.batch_size, gen))) + (1 - negative_weight) * d_fake_loss(edited.discriminator(fake.detach()))
+        if n_neg:
+            loss_d = loss_d + negative_weight * d_fake_loss(edited.discriminator(negatives.draw(n_neg, gen)))
         opt_d.zero_grad(set_to_none=True)
         loop.backward(loss_d)
         opt_d.step()
@@ -338,7 +363,9 @@ class AdaptThenUnlearnMethod(RedactionMethod):
     Config fields (besides the stage-1 ones of `AdaptConfig`):
         unlearn_steps: adversarial steps of stage 2.
         repulsion: el2 (exponential), nl2 (negative L2) or il2 (inverse L2).
-        gamma: repulsion weight.
+        gamma: repulsion weight (dimensionless with distance_norm='initial').
+        distance_norm: 'initial' divides R by its value at the pre-trained weights; 'none' is the code's raw R.
+        negative_weight: weight of the negatives among the discriminator's fakes in stage 2 (0: the paper).
         el2_scale: the fixed factor in front of exp(-gamma R) (100 in the reference code).
         n_positives: positives kept as stage-2 "real" images.
         positives: for a samples target, 'far' (samples far from the given images) or 'all'.
@@ -357,6 +384,8 @@ class AdaptThenUnlearnMethod(RedactionMethod):
         repulsion: Repulsion = "el2"
         gamma: float = 1.0
         el2_scale: float = 100.0
+        distance_norm: Literal["initial", "none"] = "initial"
+        negative_weight: float = 0.0
         n_positives: int = 5000
         positives: Literal["far", "all"] = "far"
         nn_scale: float = 1.0
@@ -371,6 +400,10 @@ class AdaptThenUnlearnMethod(RedactionMethod):
                 raise GenredactError("unlearn_steps and n_positives must be at least 1")
             if not self.gamma >= 0 or not math.isfinite(self.gamma):
                 raise GenredactError(f"gamma must be a number >= 0, got {self.gamma}")
+            if self.distance_norm not in ("initial", "none"):
+                raise GenredactError(f"distance_norm must be initial or none, not {self.distance_norm!r}")
+            if not 0.0 <= self.negative_weight < 1.0:
+                raise GenredactError(f"negative_weight must lie in [0, 1), got {self.negative_weight}")
             if not self.el2_scale > 0 or not math.isfinite(self.el2_scale) or not self.nn_scale > 0 or not math.isfinite(self.nn_scale):
                 raise GenredactError("el2_scale and nn_scale must be positive numbers")
 
@@ -380,19 +413,23 @@ class AdaptThenUnlearnMethod(RedactionMethod):
         base = _frozen_copy(model, device)
 
         # Stage 1: adapted generators, kept in memory.
-        adapted, stage1 = adapt_negatives(base, target, config, context)
+        adapted, stage1, negatives = adapt_negatives(base, target, config, context)
         adapted = [{k: v.to(device) for k, v in theta.items()} for theta in adapted]
+        r0 = float(param_distance(generator_params(base), adapted)) if config.distance_norm == "initial" else 1.0
+        if not r0 > 0:
+            raise GenredactError("stage 1 left every adapted generator at the pre-trained weights, so there is nothing to repel from; raise adapt_steps or lr")
 
         # Stage 2: restart from the pre-trained weights; real = positives; G repelled from the adapted models.
         real, positives_log = positive_pool(base, target, n=config.n_positives, rule=config.positives, nn_scale=config.nn_scale, generator=gen, device=device)
 
         def repel(named: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-            value, r = repulsion_loss(named, adapted, config.repulsion, config.gamma, el2_scale=config.el2_scale)
+            value, r = repulsion_loss(named, adapted, config.repulsion, config.gamma, el2_scale=config.el2_scale, scale=r0)
             # R, not the repulsion term, goes to the divergence guard: gamma / R is legitimately huge while
             # R is small, whereas a runaway R (nl2 is unbounded) is the failure worth stopping for.
             return value, {"dist": r.item()}
 
-        result, edited = _adversarial_run(base, real, repel, steps=config.unlearn_steps, config=config, context=context, desc="adapt-then-unlearn stage 2")
+        result, edited = _adversarial_run(base, real, repel, steps=config.unlearn_steps, config=config, context=context,
+                                          desc="adapt-then-unlearn stage 2", negatives=Pool(negatives), negative_weight=config.negative_weight)
         history = stage1.pop("history") + [{"stage": 2.0, **h} for h in result.history]
         log = {
             "steps": stage1["steps"] + result.steps,
@@ -402,6 +439,7 @@ class AdaptThenUnlearnMethod(RedactionMethod):
             "stage1": stage1,
             "stage2": {"steps": result.steps, "wall_s": result.wall_s, "real_images": len(real), **positives_log},
             "repulsion": config.repulsion,
+            "r0": r0,
             "gamma": config.gamma,
         }
         return MethodResult(edited.eval(), log)

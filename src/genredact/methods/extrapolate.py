@@ -52,7 +52,7 @@ class ExtrapolateMethod(RedactionMethod):
                 raise GenredactError(f"gamma must be a finite number, got {self.gamma}")
 
     def apply(self, model: GanModel, target: Target, config: Config, context: Context) -> MethodResult:
-        adapted, stage1 = adapt_negatives(model, target, config, context)
+        adapted, stage1, _ = adapt_negatives(model, target, config, context)
         edited = copy.deepcopy(model).to(torch.device(context.device)).eval()
         with torch.no_grad():
             for name, p in edited.generator.named_parameters():
