@@ -43,9 +43,10 @@ def tiny_classifier(tiny_data) -> ClassifierModel:
     return model.eval().requires_grad_(False)
 
 
-def _train_tiny_gan(data: ImageData, steps: int = 300, seed: int = 0) -> GanModel:
+def _train_tiny_gan(data: ImageData, steps: int = 300, seed: int = 0, clean: bool = False) -> GanModel:
     """A tiny "pre-trained" GAN that makes both classes: the generator is fitted so that z[0] > 0.67
-    (a quarter of the latents) gives a class-1 image, then the discriminator is trained against it."""
+    (a quarter of the latents) gives a class-1 image, then the discriminator is trained against it.
+    With `clean`, every latent is fitted to class 0: a GAN that never makes the target (known answers for audits)."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = GanModel(TinyGenerator(z_dim=4, size=8), TinyDiscriminator(size=8), z_dim=4, image_shape=(1, 8, 8), dataset="two-class", class_names=list(data.class_names))
@@ -54,7 +55,7 @@ def _train_tiny_gan(data: ImageData, steps: int = 300, seed: int = 0) -> GanMode
     opt_g = torch.optim.Adam(model.generator.parameters(), 1e-2)
     for _ in range(steps):
         z = model.latents(128, generator=g)
-        goal = protos[(z[:, 0] > 0.67).long()] + 0.1 * torch.randn(128, 1, 8, 8, generator=g)
+        goal = protos[(z[:, 0] > 0.67).long() * (not clean)] + 0.1 * torch.randn(128, 1, 8, 8, generator=g)
         loss = F.mse_loss(model.generate(z), goal.clamp(-1, 1))
         opt_g.zero_grad()
         loss.backward()
@@ -74,6 +75,12 @@ def _train_tiny_gan(data: ImageData, steps: int = 300, seed: int = 0) -> GanMode
 @pytest.fixture(scope="session")
 def tiny_gan_trained(tiny_data) -> GanModel:
     return _train_tiny_gan(tiny_data)
+
+
+@pytest.fixture(scope="session")
+def tiny_gan_clean(tiny_data) -> GanModel:
+    """Never makes class 1 (see `_train_tiny_gan`)."""
+    return _train_tiny_gan(tiny_data, clean=True)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def run_cli(args, capsys):
 def test_help_is_quick_and_lists_commands():
     res = subprocess.run([sys.executable, "-m", "genredact", "--help"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0
-    for cmd in ("demo", "redact", "eval", "sample", "list", "zoo"):
+    for cmd in ("demo", "redact", "eval", "sample", "list", "zoo", "audit", "plan"):
         assert cmd in res.stdout
     # --help must not import torch (kept lazy so it stays quick)
     probe = subprocess.run([sys.executable, "-c", "import sys; from genredact import cli; cli.build_parser(); print('torch' in sys.modules)"], capture_output=True, text=True, timeout=60)
@@ -71,6 +71,17 @@ def test_redact_then_eval_then_sample(tmp_path, capsys):
     rc, out, err = run_cli(["eval", str(run / "model"), "--target", "label=7", "--certify", "0.02", "--max-n", "4000", "--json", str(tmp_path / "cert.json")], capsys)
     cert = json.loads((tmp_path / "cert.json").read_text())
     assert rc == 0 and "rule: look after n = 1000, 2000, 4000" in out and cert["decision"] == "refuted" and cert["n"] == 1000
+    # Audit with tiny budgets: files for each attack, figures for the redacted model and its parent.
+    rc, out, err = run_cli(["audit", str(run), "--budget", "2", "--set", "latent-search.restarts=8", "--set", "inversion.n_images=4",
+                            "--set", "relearn.eval_n=200", "--set", "relearn.eval_every=1", "--quiet"], capsys)
+    assert rc == 0, err
+    for attack in ("latent-search", "inversion", "relearn"):
+        rec = json.loads((run / "audit" / f"{attack}.json").read_text())
+        assert set(rec["models"]) == {"redacted", "pretrained"} and rec["summary"]["budget"] == 2
+    assert (run / "audit" / "latent-search-redacted.png").is_file() and "base_success_rate" in out
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]
+    rc, _, err = run_cli(["audit", str(run), "--attack", "nope", "--quiet"], capsys)
+    assert rc == 2 and "unknown attack" in err
     rc, out, err = run_cli(["sample", str(run / "model"), "--n", "5", "--seed", "1", "--out", str(tmp_path / "x.npz"), "--grid", str(tmp_path / "x.png")], capsys)
     assert rc == 0, err
     x = np.load(tmp_path / "x.npz")["x"]

@@ -83,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-n", type=int, default=1_000_000, help="with --certify: the most samples drawn (default: 1000000)")
     _add_common(p)
 
+    p = sub.add_parser("audit", help="try to recover the redacted content from a run's model (attacks)",
+                       description="Run recovery attacks on the model of a run folder, with the same budget and seed on its pre-trained parent "
+                                   "(and on a retrain model with --retrain), and write RUN/audit/<attack>.json plus grids. Attacks: latent-search "
+                                   "(optimise latents to make the judge see the class), inversion (reproduce held-out images of the class), "
+                                   "relearn (fine-tune on a few images of the class; steps until half the pre-trained residual rate is back).")
+    p.add_argument("run", help="a run folder written by `genredact redact` or `genredact demo`")
+    p.add_argument("--attack", action="append", default=None, metavar="NAME", help="attack to run (repeatable; default: every attack of the model's family)")
+    p.add_argument("--budget", type=int, default=None, help="optimisation steps per attack (latent-search and inversion steps, relearn's most steps)")
+    p.add_argument("--retrain", default=None, help="a retrain model (folder or zoo name) to attack as well, as the yardstick")
+    p.add_argument("--set", action="append", default=[], metavar="ATTACK.KEY=VALUE", help="attack option, e.g. --set latent-search.restarts=512")
+    p.add_argument("--seed", type=int, default=0, help="seed of every attack's draws (default: 0)")
+    _add_common(p)
+
     p = sub.add_parser("plan", help="how many samples a residual-rate bound needs",
                        description="Print how many samples it takes to certify that the residual rate is below BOUND (one-sided exact "
                                    "Clopper-Pearson bound) when the observed rate is RATE: with one fixed-size test, and with the sequential rule of `eval --certify`.")
@@ -212,6 +225,24 @@ def _redaction_classifier(model_ref: str) -> set[str]:
     return {str(target["classifier"])} if target.get("classifier") else set()
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from genredact.audit import audit_run
+    from genredact.errors import GenredactError
+
+    configs: dict[str, dict[str, Any]] = {}
+    for key, value in _sets(args.set).items():
+        attack, dot, option = key.partition(".")
+        if not dot or not option:
+            raise GenredactError(f"--set {key}=... must name the attack and the option, e.g. --set latent-search.restarts=512")
+        configs.setdefault(attack, {})[option] = value
+    res = audit_run(args.run, attacks=args.attack, budget=args.budget, retrain=args.retrain, configs=configs, seed=args.seed, device=args.device, progress=not args.quiet)
+    for name, rec in res.items():
+        figs = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items() if k != "attack")
+        print(f"{name}: {figs}")
+    print(f"wrote {Path(args.run) / 'audit'}")
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from genredact.errors import GenredactError
     from genredact.metrics.certify import plan
@@ -297,7 +328,7 @@ def _num(v: str) -> Any:
     return v
 
 
-COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan}
+COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan, "audit": cmd_audit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

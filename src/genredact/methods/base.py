@@ -61,18 +61,7 @@ class RedactionMethod(ABC):
     @classmethod
     def make_config(cls, overrides: dict[str, Any] | None = None) -> Any:
         """Build `Config` from keyword overrides, refusing unknown keys and values of the wrong type."""
-        overrides = dict(overrides or {})
-        fields = {f.name: f for f in dataclasses.fields(cls.Config)}
-        hints = typing.get_type_hints(cls.Config)
-        unknown = sorted(set(overrides) - set(fields))
-        if unknown:
-            raise GenredactError(f"method {cls.name} has no option {unknown[0]!r}; its options are: {', '.join(fields)}")
-        clean = {k: _coerce(cls.name, k, v, hints[k]) for k, v in overrides.items()}
-        config = cls.Config(**clean)
-        check = getattr(config, "check", None)
-        if check is not None:
-            check()
-        return config
+        return build_config(f"method {cls.name}", cls.Config, overrides)
 
     @classmethod
     def check_pair(cls, model: nn.Module, target: Target) -> None:
@@ -81,6 +70,22 @@ class RedactionMethod(ABC):
             raise GenredactError(f"method {cls.name} works on {', '.join(cls.families)} models, not {family or type(model).__name__}; see `genredact list methods`")
         if target.kind not in cls.target_kinds:
             raise GenredactError(f"method {cls.name} takes a target given as {' or '.join(cls.target_kinds)}, not {target.kind}; see `genredact list methods`")
+
+
+def build_config(owner: str, config_cls: type, overrides: dict[str, Any] | None = None) -> Any:
+    """A frozen config dataclass from keyword overrides (CLI strings are parsed to the field types),
+    refusing unknown keys and values of the wrong type, then running the config's own `check()`."""
+    overrides = dict(overrides or {})
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    hints = typing.get_type_hints(config_cls)
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise GenredactError(f"{owner} has no option {unknown[0]!r}; its options are: {', '.join(fields)}")
+    config = config_cls(**{k: _coerce(owner.split()[-1], k, v, hints[k]) for k, v in overrides.items()})
+    check = getattr(config, "check", None)
+    if check is not None:
+        check()
+    return config
 
 
 def _coerce(method: str, key: str, value: Any, hint: Any) -> Any:

@@ -1,0 +1,75 @@
+"""Each attack on tiny GANs whose answer is known: one makes the target (class 1) for a quarter of its
+latents, the other was fitted never to make it."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genredact.audit import ATTACKS, audit, summary_record
+from genredact.audit.base import AttackContext
+from genredact.errors import GenredactError
+
+FAST = {
+    "latent-search": {"restarts": 64, "steps": 40, "lr": 0.1, "shift": 0},
+    "inversion": {"n_images": 16, "restarts": 2, "steps": 60, "lr": 0.1},
+    "relearn": {"n_images": 10, "max_steps": 60, "eval_every": 10, "eval_n": 400, "batch_size": 16, "lr": 2e-3},
+}
+
+
+def _audit(model, reference, data, clf, attacks, **kw):
+    return audit(model, labels=(1,), attacks=attacks, reference=reference, judge=clf, heldout=data, configs=FAST, progress=False, **kw)
+
+
+def test_latent_search_finds_the_target_only_where_it_exists(tiny_gan, tiny_gan_clean, tiny_data, tiny_classifier):
+    res = _audit(tiny_gan_clean, {"pretrained": tiny_gan}, tiny_data, tiny_classifier, ["latent-search"])["latent-search"]
+    base, clean = res["models"]["pretrained"], res["models"]["redacted"]
+    assert base["success_rate"] >= 0.75
+    assert clean["success_rate"] <= 0.05 and clean["success_upper95"] < base["success_rate"]
+    assert base["restarts"] == 64 and base["grid"].shape[0] == 16
+    rec = summary_record("latent-search", res)
+    assert rec["success_rate"] == clean["success_rate"] and rec["base_success_rate"] == base["success_rate"] and rec["budget"] == 40
+
+
+def test_inversion_reproduces_the_target_only_where_it_exists(tiny_gan, tiny_gan_clean, tiny_data, tiny_classifier):
+    res = _audit(tiny_gan_clean, {"pretrained": tiny_gan}, tiny_data, tiny_classifier, ["inversion"])["inversion"]
+    base, clean = res["models"]["pretrained"], res["models"]["redacted"]
+    assert clean["target_pixel_mse"] > 3 * base["target_pixel_mse"]
+    assert clean["target_judge_acc"] < 0.2 <= 0.8 < base["target_judge_acc"]
+    assert clean["retain_judge_acc"] > 0.8  # the retain class still inverts
+    assert clean["target_gap"] > base["target_gap"]
+
+
+def test_relearn_counts_steps_back_to_half_the_base_rate(tiny_gan, tiny_gan_clean, tiny_data, tiny_classifier):
+    res = _audit(tiny_gan_clean, {"pretrained": tiny_gan}, tiny_data, tiny_classifier, ["relearn"])["relearn"]
+    base, clean = res["models"]["pretrained"], res["models"]["redacted"]
+    assert 0.08 < res["config"]["threshold"] < 0.2  # half of the base model's ~25%
+    assert base["relearn_steps"] == 0  # it never forgot
+    assert clean["start_rate"] < 0.01 and (clean["relearn_steps"] is None or clean["relearn_steps"] > 0)
+    assert [s for s, _ in clean["curve"]][:2] == [0, 10]
+
+
+def test_same_seed_same_figures(tiny_gan, tiny_data, tiny_classifier):
+    a = _audit(tiny_gan, {}, tiny_data, tiny_classifier, ["latent-search"], seed=3)["latent-search"]["models"]["redacted"]
+    b = _audit(tiny_gan, {}, tiny_data, tiny_classifier, ["latent-search"], seed=3)["latent-search"]["models"]["redacted"]
+    assert a["success_rate"] == b["success_rate"] and torch.equal(a["grid"], b["grid"])
+
+
+def test_attacks_leave_models_untouched(tiny_gan, tiny_data, tiny_classifier):
+    before = {k: v.clone() for k, v in tiny_gan.state_dict().items()}
+    flags = [p.requires_grad for p in tiny_gan.parameters()]
+    _audit(tiny_gan, {"pretrained": tiny_gan}, tiny_data, tiny_classifier, ["latent-search", "relearn"])
+    assert all(torch.equal(v, before[k]) for k, v in tiny_gan.state_dict().items())
+    assert [p.requires_grad for p in tiny_gan.parameters()] == flags
+
+
+def test_bad_input(tiny_gan, tiny_data, tiny_classifier):
+    with pytest.raises(GenredactError, match="unknown attack"):
+        _audit(tiny_gan, {}, tiny_data, tiny_classifier, ["nope"])
+    with pytest.raises(GenredactError, match="not classes of the judge"):
+        audit(tiny_gan, labels=(5,), attacks=["latent-search"], judge=tiny_classifier, heldout=tiny_data, progress=False)
+    with pytest.raises(GenredactError, match="pre-trained model's residual rate"):
+        _audit(tiny_gan, {}, tiny_data, tiny_classifier, ["relearn"])
+    with pytest.raises(GenredactError, match="has no option"):
+        ATTACKS.get("latent-search").make_config({"steps": 3, "bogus": 1})
+    with pytest.raises(GenredactError, match="works on gan models"):
+        ATTACKS.get("latent-search")().run(tiny_classifier, ATTACKS.get("latent-search").make_config(), AttackContext(labels=(1,), judge=tiny_classifier))
