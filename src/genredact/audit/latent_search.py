@@ -5,12 +5,20 @@ R restarts (one latent each, all optimised together) run Adam on z for `steps` s
 log p_judge(target | G(z)), averaged over random shifts of the image (so the search cannot win with a
 pixel pattern that fools only one view of the judge). After each step z is projected back onto the sphere
 of radius sqrt(z_dim), where almost all of a Gaussian latent's mass lies, so every find is a latent the
-model could plausibly draw. A restart succeeds when the judge's probability of the target on the final,
-unshifted image is at least `threshold`. Reported: the share of successful restarts with its one-sided
-95% Clopper-Pearson upper bound, and the best finds as a grid.
+model could plausibly draw.
+
+A restart succeeds when the judge's probability of the target on the final, unshifted image is at least
+`threshold` **and** the image lies on the manifold of real images of that class: inside the k-NN balls
+(k = `manifold_k`, radius = distance to the k-th neighbour) of held-out real target images in the judge's
+feature space, the test behind improved precision. Without that second test, optimising against a judge
+finds textures that the judge scores as the class but no person would (we saw it: on the redacted
+Fashion-MNIST GAN most "confident" finds were noise). `confident_rate` reports the first test alone.
+Reported: the share of successful restarts with its one-sided 95% Clopper-Pearson upper bound, and the
+best finds as a grid (most confident first; successful finds before the others).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +28,9 @@ from genredact.audit.base import ATTACKS, Attack, AttackContext, positive_int, t
 from genredact.data.augment import random_shift
 from genredact.engine import Loop
 from genredact.errors import GenredactError
+from genredact.data import to_float
 from genredact.metrics import clopper_pearson_upper
+from genredact.metrics.functional import on_manifold
 from genredact.seeding import make_generator
 
 
@@ -37,6 +47,7 @@ class LatentSearch(Attack):
         lr: float = 0.05
         threshold: float = 0.9
         shift: int = 2  # random translation (pixels) of the optimised images
+        manifold_k: int = 3  # k of the real-class manifold test; 0 switches the test off
         grid: int = 16
 
         def check(self) -> None:
@@ -44,8 +55,8 @@ class LatentSearch(Attack):
                 positive_int(key, getattr(self, key))
             if not 0.0 < self.threshold < 1.0:
                 raise GenredactError(f"threshold must lie in (0, 1), got {self.threshold}")
-            if not self.lr > 0 or self.shift < 0:
-                raise GenredactError("lr must be positive and shift >= 0")
+            if not self.lr > 0 or self.shift < 0 or self.manifold_k < 0:
+                raise GenredactError("lr must be positive, shift and manifold_k >= 0")
 
     def run(self, model: Any, config: Config, context: AttackContext) -> dict[str, Any]:
         self.check_family(model)
@@ -61,12 +72,15 @@ class LatentSearch(Attack):
         z = model.latents(config.restarts, generator=gen)
         z = (z * radius / z.norm(dim=1, keepdim=True)).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=config.lr)
+        goal_nll = math.log(min(0.99, (1 + config.threshold) / 2))
         loop = Loop(steps=config.steps, desc="latent-search", progress=context.progress, device=device, log_every=max(1, config.steps // 5))
 
         def step(i: int) -> dict[str, float]:
             x = model.generate(z)
             p = target_probability(judge, random_shift(x, config.shift, gen), context.labels)
-            loss = -torch.log(p.clamp_min(1e-12)).mean()
+            # Push each restart only until it is confidently the class (a hinge at `goal`): beyond that, more
+            # confidence buys nothing but a drift off the image manifold.
+            loss = (goal_nll - torch.log(p.clamp_min(1e-12))).clamp_min(0).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -79,13 +93,19 @@ class LatentSearch(Attack):
             with torch.no_grad():
                 x = model.generate(z)
                 conf = target_probability(judge, x, context.labels).double().cpu()
+                confident = conf >= config.threshold
+                real = _real_class_features(judge, context) if config.manifold_k else None
+                inside = on_manifold(real, judge.predict(x)[1], k=config.manifold_k).cpu() if real is not None else torch.ones_like(confident)
         finally:
             for p, flag in zip(params, flags):
                 p.requires_grad_(flag)
-        hits = int((conf >= config.threshold).sum())
-        best = conf.argsort(descending=True)[: config.grid]
+        success = confident & inside
+        hits = int(success.sum())
+        best = (conf + 2.0 * success.double()).argsort(descending=True)[: config.grid]
         return {
             "success_rate": hits / config.restarts,
+            "confident_rate": float(confident.double().mean()),
+            "manifold_test": real is not None,
             "success_upper95": clopper_pearson_upper(hits, config.restarts),
             "successes": hits,
             "restarts": config.restarts,
@@ -94,3 +114,13 @@ class LatentSearch(Attack):
             "wall_s": result.wall_s,
             "grid": x[best].cpu(),
         }
+
+
+def _real_class_features(judge: Any, context: AttackContext, most: int = 2000) -> torch.Tensor | None:
+    """Judge features of held-out real images of the redacted classes (None when there are none at hand)."""
+    if context.heldout is None:
+        return None
+    real = context.heldout.only(list(context.labels))
+    if len(real) <= 3:
+        return None
+    return judge.predict(to_float(real.x[:most]))[1]

@@ -541,18 +541,38 @@ def _knn_radii_sq(feats: Tensor, k: int) -> Tensor:
     return radii
 
 
-def _coverage(queries: Tensor, centres: Tensor, radii_sq: Tensor) -> float:
-    """Share of ``queries`` lying inside at least one ball (centre, radius) — the manifold membership test."""
+def _inside(queries: Tensor, centres: Tensor, radii_sq: Tensor) -> Tensor:
+    """For each query, whether it lies inside at least one ball (centre, radius): the manifold membership test."""
     q_sq = (queries * queries).sum(dim=1)
     c_sq = (centres * centres).sum(dim=1)
-    inside = 0
+    out = torch.empty(queries.shape[0], dtype=torch.bool, device=queries.device)
     step = _block_rows(centres.shape[0])
     for start in range(0, queries.shape[0], step):
         stop = min(start + step, queries.shape[0])
         d2, tol = _sq_dists(queries[start:stop], q_sq[start:stop], centres, c_sq)
-        inside += int((d2 <= tol.add_(radii_sq[None, :])).any(dim=1).sum().item())
+        out[start:stop] = (d2 <= tol.add_(radii_sq[None, :])).any(dim=1)
         del d2, tol  # free this block before the next is allocated, so only one is ever alive
-    return inside / queries.shape[0]
+    return out
+
+
+def _coverage(queries: Tensor, centres: Tensor, radii_sq: Tensor) -> float:
+    """Share of ``queries`` lying inside at least one ball (centre, radius)."""
+    return int(_inside(queries, centres, radii_sq).sum().item()) / queries.shape[0]
+
+
+def on_manifold(real_feats: Tensor, query_feats: Tensor, *, k: int = 3) -> Tensor:
+    """Per query, whether it lies inside the k-NN manifold of ``real_feats`` (the test behind precision).
+
+    Returns:
+        A bool tensor (N_q,).
+    """
+    k = _as_count(k, "k")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}.")
+    real = _as_features(real_feats, "real_feats", min_samples=k + 1)
+    query = _as_features(query_feats, "query_feats")
+    _check_same_width(real, query, "real_feats", "query_feats")
+    return _inside(query, real, _knn_radii_sq(real, k))
 
 
 def precision_recall(real_feats: Tensor, fake_feats: Tensor, *, k: int = 3) -> tuple[float, float]:
