@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation (e.g. for targets without labels)")
     p.add_argument("--classifier", default=None, help="classifier folder for label= targets (default: the zoo's redaction classifier for the model's data set)")
     p.add_argument("--data", default=None, help="training data for the real-data variant: fashion-mnist, mnist, or a folder of IDX files / class sub-folders (default: the model's own data set)")
+    p.add_argument("--retrain", default=None, help="a model trained without the target (folder or zoo name) to evaluate on the same latents, for deltas in the report")
     _add_common(p)
 
     p = sub.add_parser("eval", help="measure residual rate and quality of a model under the independent judge",
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="ATTACK.KEY=VALUE", help="attack option, e.g. --set latent-search.restarts=512")
     p.add_argument("--seed", type=int, default=0, help="seed of every attack's draws (default: 0)")
     _add_common(p)
+
+    p = sub.add_parser("report", help="write report.html and report.md for a run folder",
+                       description="Write RUN/report.html (self-contained: images embedded) and RUN/report.md from the run folder's files alone: "
+                                   "target, method and configuration, metrics with bounds and deltas vs the pre-trained (and retrain) model, "
+                                   "sample grids, cost, audit results and provenance. Nothing is recomputed.")
+    p.add_argument("run", help="a run folder written by `genredact redact` or `genredact demo`")
 
     p = sub.add_parser("plan", help="how many samples a residual-rate bound needs",
                        description="Print how many samples it takes to certify that the residual rate is below BOUND (one-sided exact "
@@ -159,7 +166,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
     res = run_redaction(args.model, args.target, out=args.out, method=args.method, config=_sets(args.set), seed=args.seed,
                         n_eval=args.n_eval, device=args.device, progress=not args.quiet, evaluate_models=not args.no_eval,
-                        classifier=args.classifier, data=args.data)
+                        classifier=args.classifier, data=args.data, retrain=args.retrain)
     if res["before"] is not None:
         _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
     print(f"run folder: {res['out']}")
@@ -240,6 +247,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
         figs = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items() if k != "attack")
         print(f"{name}: {figs}")
     print(f"wrote {Path(args.run) / 'audit'}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from genredact.report.html import write_html_report
+
+    path = write_html_report(args.run)
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} kB) and {path.with_name('report.md')}")
     return 0
 
 
@@ -328,7 +343,7 @@ def _num(v: str) -> Any:
     return v
 
 
-COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan, "audit": cmd_audit}
+COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan, "audit": cmd_audit, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,9 +42,13 @@ def run_redaction(
     evaluate_models: bool = True,
     classifier: str | None = None,
     data: str | None = None,
+    retrain: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Redact, evaluate before/after under the judge, and write the run folder at `out`."""
+    """Redact, evaluate before/after under the judge, and write the run folder at `out`.
+
+    With `retrain` (a model folder or zoo name: the same architecture trained without the target), that
+    model is evaluated too, under the same judge and latents, so the report can show deltas against it."""
     from genredact import api
     from genredact.evaluation import evaluate
     from genredact.methods import DEFAULT_METHOD
@@ -95,8 +99,12 @@ def run_redaction(
             echo(f"evaluating before and after on {n_eval} samples under the judge {judge_name} ...")
             before = evaluate(model, labels=labels, judge=judge, n=n_eval, seed=eval_seed)
             after = evaluate(edited, labels=labels, judge=judge, n=n_eval, seed=eval_seed)
+            evaluated = [("before", before), ("after", {**after, **summary})]
+            if retrain:
+                echo(f"evaluating the retrain model {retrain} on the same latents ...")
+                evaluated.append(("retrain", evaluate(api.resolve_model(retrain, device), labels=labels, judge=judge, n=n_eval, seed=eval_seed)))
             now = time.time()
-            for name, res in (("before", before), ("after", {**after, **summary})):
+            for name, res in evaluated:
                 for key, value in res.items():
                     if isinstance(value, (int, float)):
                         records.append({"name": key, "value": value, "n": res.get("n"), "seed": eval_seed, "model": name, "time": now})
@@ -124,9 +132,52 @@ def run_redaction(
             save_grid(model.generate(z), tmp / "samples" / "before.png", nrow=8)
             after_x = edited.sample(GRID_N, generator=make_generator(eval_seed)) if hasattr(edited, "acceptance") else edited.to(z.device).generate(z)
             save_grid(after_x, tmp / "samples" / "after.png", nrow=8)
+        write_json_atomic(tmp / "provenance.json", provenance(resolved, tmp / "model", judge_name=judge_name if evaluate_models else None,
+                                                             classifier=classifier or getattr(target, "source", None), retrain=retrain, dataset=getattr(model, "dataset", None)))
         write_report(tmp)
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {"out": str(out), "before": before, "after": after, "log": log, "summary": summary}
+
+
+def provenance(resolved: dict[str, Any], model_dir: Path, *, judge_name: str | None, classifier: str | None, retrain: str | None, dataset: str | None) -> dict[str, Any]:
+    """Versions, seeds, device and the sha256 of every checkpoint a run touched (for the report)."""
+    import platform
+    import sys
+
+    import numpy as np
+
+    import genredact
+    from genredact.zoo import ZOO, resolve_model_path
+
+    def sha(ref: str | None) -> str | None:
+        if not ref:
+            return None
+        try:
+            return folder_sha256(resolve_model_path(ref))
+        except GenredactError:
+            return None
+
+    device = resolved.get("device", "cpu")
+    return {
+        "genredact": genredact.__version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": torch.cuda.get_device_name(0) if str(device).startswith("cuda") and torch.cuda.is_available() else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)",
+        "command": " ".join(["genredact", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("genredact") else None,
+        "seed": resolved.get("seed"),
+        "eval_seed": resolved.get("eval_seed"),
+        "dataset": dataset,
+        "data": resolved.get("data") or (dataset if dataset else None),
+        "checkpoints": {
+            "parent": {"ref": resolved.get("model"), "sha256": resolved.get("parent_sha256")},
+            "model": {"ref": "model/", "sha256": folder_sha256(model_dir)},
+            "judge": {"ref": judge_name, "sha256": sha(judge_name)},
+            "classifier": {"ref": classifier, "sha256": sha(classifier) if classifier in ZOO or (classifier and Path(classifier).exists()) else None},
+            "retrain": {"ref": retrain, "sha256": sha(retrain)},
+        },
+    }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +29,23 @@ def _fmt(key: str, value: Any) -> str:
         return str(value)
 
 
-def metrics_table(before: dict[str, Any], after: dict[str, Any], *, after_name: str = "after") -> str:
-    """A Markdown table with one row per metric: before, after, delta and the better direction."""
-    lines = [f"| metric | better | before | {after_name} | delta |", "|---|:---:|---:|---:|---:|"]
+def metrics_table(before: dict[str, Any], after: dict[str, Any], *, after_name: str = "after", retrain: dict[str, Any] | None = None) -> str:
+    """A Markdown table with one row per metric: before, after (and retrain), deltas and the better direction."""
+    rt = retrain or {}
+    head = f"| metric | better | before | {after_name} |" + (" retrain |" if rt else "") + " delta |" + (" delta vs retrain |" if rt else "")
+    lines = [head, "|---|:---:|---:|---:|" + ("---:|" if rt else "") + "---:|" + ("---:|" if rt else "")]
     for key, (label, higher, _) in METRICS.items():
         b, a = before.get(key), after.get(key)
         if b is None and a is None:
             continue
-        delta = "-" if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) else f"{a - b:+.4g}"
-        lines.append(f"| {label} | {'↑' if higher else '↓'} | {_fmt(key, b)} | {_fmt(key, a)} | {delta} |")
+        row = f"| {label} | {'↑' if higher else '↓'} | {_fmt(key, b)} | {_fmt(key, a)} |" + (f" {_fmt(key, rt.get(key))} |" if rt else "")
+        row += f" {_num_delta(a, b)} |" + (f" {_num_delta(a, rt.get(key))} |" if rt else "")
+        lines.append(row)
     return "\n".join(lines)
+
+
+def _num_delta(a: Any, b: Any) -> str:
+    return "-" if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) else f"{a - b:+.4g}"
 
 
 def read_metrics(run: Path) -> dict[str, dict[str, Any]]:
@@ -69,7 +77,7 @@ def write_report(run: str | Path) -> Path:
         "",
         "## Metrics",
         "",
-        metrics_table(before, after),
+        metrics_table(before, after, retrain=metrics.get("retrain")),
         "",
         "## Samples (same latents before and after)",
         "",
@@ -82,6 +90,20 @@ def write_report(run: str | Path) -> Path:
         f"- wall time {after.get('wall_s', 0):.1f} s, {int(after.get('steps', 0))} steps, peak memory {after.get('peak_mem_mb', 0):.0f} MB",
         "",
     ]
+    audits = sorted((run / "audit").glob("*.json")) if (run / "audit").is_dir() else []
+    if audits:
+        lines += ["## Audit", ""]
+        for a in audits:
+            summary = json.loads(a.read_text()).get("summary", {})
+            lines.append(f"- {a.stem}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items() if k != "attack"))
+        lines.append("")
+    prov = json.loads((run / "provenance.json").read_text()) if (run / "provenance.json").is_file() else {}
+    if prov:
+        lines += ["## Provenance", "", f"- genredact {prov.get('genredact')}, Python {prov.get('python')}, torch {prov.get('torch')}, numpy {prov.get('numpy')}; device {prov.get('device')}"]
+        lines += [f"- {k}: `{v.get('ref')}` sha256 `{v.get('sha256')}`" for k, v in prov.get("checkpoints", {}).items() if v.get("ref")]
+        lines.append("")
     path = run / "report.md"
-    path.write_text("\n".join(lines))
+    tmp = run / ".report.md.tmp"
+    tmp.write_text("\n".join(lines))
+    os.replace(tmp, path)
     return path
