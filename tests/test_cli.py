@@ -175,3 +175,21 @@ def test_plan_prints_both_sample_sizes(capsys):
     assert rc == 0 and "one fixed-size test: n = 1049" in out and "n = 4000" in out
     rc, _, err = run_cli(["plan", "--bound", "0.005", "--rate", "0.01"], capsys)
     assert rc == 2 and "not below bound" in err and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_grid_writes_points_and_tradeoff_plot(tmp_path, capsys):
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps({"model": "mnist-dcgan", "target": "label=7", "method": "redact-validity", "config": {"steps": 2, "pool_size": 20, "batch_size": 16}}))
+    out = tmp_path / "sweep"
+    rc, stdout, err = run_cli(["sweep", str(base), "--param", "method.lam=0.5,0.9", "--out", str(out), "--n-eval", "300", "--max-residual", "0.5", "--quiet"], capsys)
+    assert rc == 0, err
+    rec = json.loads((out / "sweep.json").read_text())
+    assert [p["options"] for p in rec["points"]] == [{"lam": "0.5"}, {"lam": "0.9"}]
+    assert all(p["meets"] for p in rec["points"])  # a 2-step redaction keeps ~15% sevens, well under 0.5
+    assert (out / "sweep.png").stat().st_size > 1000 and (out / "point-01" / "model" / "redaction.json").is_file()
+    assert json.loads((out / "point-00" / "model" / "redaction.json").read_text())["config"]["lam"] == 0.5
+    # bad grid: one sentence, nothing left behind
+    rc, _, err = run_cli(["sweep", str(base), "--param", "lam", "--out", str(tmp_path / "bad")], capsys)
+    assert rc == 2 and "must look like name=v1,v2" in err and not (tmp_path / "bad").exists()
+    rc, _, err = run_cli(["sweep", str(base), "--param", "lam=2", "--out", str(tmp_path / "bad"), "--n-eval", "300", "--quiet"], capsys)
+    assert rc == 2 and "lam" in err and not (tmp_path / "bad").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

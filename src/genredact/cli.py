@@ -103,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "sample grids, cost, audit results and provenance. Nothing is recomputed.")
     p.add_argument("run", help="a run folder written by `genredact redact` or `genredact demo`")
 
+    p = sub.add_parser("sweep", help="run a small grid of method options and plot residual rate vs FID",
+                       description="Re-run the redaction of RUN_CONFIG (a run folder or its config.json) for every combination of the --param "
+                                   "values, write each point as a run folder under OUT, and plot residual rate against FID (OUT/sweep.png), "
+                                   "marking the points that meet --max-residual (on the 95%% upper bound) and --max-fid.")
+    p.add_argument("run_config", help="a run folder or a run config.json (model, target, method, config, seed)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", help="method option and its values, e.g. --param method.lam=0.3,0.5,0.7 (repeatable: the grid is their product)")
+    p.add_argument("--out", required=True, help="folder to create for the sweep (must not exist)")
+    p.add_argument("--max-residual", type=float, default=None, help="residual bound a point must meet (its 95%% upper bound), e.g. 0.01")
+    p.add_argument("--max-fid", type=float, default=None, help="quality budget a point must meet (FID at most this)")
+    p.add_argument("--n-eval", type=int, default=None, help="samples per evaluation (default: the base config's n_eval)")
+    _add_common(p)
+
     p = sub.add_parser("plan", help="how many samples a residual-rate bound needs",
                        description="Print how many samples it takes to certify that the residual rate is below BOUND (one-sided exact "
                                    "Clopper-Pearson bound) when the observed rate is RATE: with one fixed-size test, and with the sequential rule of `eval --certify`.")
@@ -258,6 +270,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from genredact.sweep import sweep
+
+    rec = sweep(args.run_config, args.param, out=args.out, max_residual=args.max_residual, max_fid=args.max_fid, n_eval=args.n_eval, device=args.device, progress=not args.quiet)
+    print("| point | options | residual rate | 95% upper | FID | meets |\n|---|---|---:|---:|---:|:---:|")
+    for p in rec["points"]:
+        print(f"| {p['point']} | {p['options']} | {p['residual_rate']:.4f} | {p['residual_upper95']:.4f} | {p['fid']:.3f} | {'yes' if p['meets'] else 'no'} |")
+    print(f"wrote {Path(args.out) / 'sweep.json'} and {Path(args.out) / 'sweep.png'}")
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from genredact.errors import GenredactError
     from genredact.metrics.certify import plan
@@ -343,7 +366,7 @@ def _num(v: str) -> Any:
     return v
 
 
-COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan, "audit": cmd_audit, "report": cmd_report}
+COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan, "audit": cmd_audit, "report": cmd_report, "sweep": cmd_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
