@@ -84,7 +84,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise CheckpointError(f"model folder {path} does not exist; give a zoo name (see `genredact list models`) or a folder made by genredact")
     if not path.is_dir():
-        raise CheckpointError(f"{path} is a file, not a model folder; a model is a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}; foreign checkpoints are not supported yet")
+        raise CheckpointError(f"{path} is a file, not a model folder; a model is a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}; convert a .pt or .safetensors file with `genredact import FILE --family gan --arch dcgan --out FOLDER`")
     cfg_path = path / CONFIG_NAME
     if not cfg_path.is_file():
         raise CheckpointError(f"{path} holds no {CONFIG_NAME}, so it is not a genredact model folder")

@@ -115,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-eval", type=int, default=None, help="samples per evaluation (default: the base config's n_eval)")
     _add_common(p)
 
+    p = sub.add_parser("import", help="convert a foreign checkpoint (.pt/.pth state dict or .safetensors) into a model folder",
+                       description="Read FILE's tensors (PyTorch files with torch.load(weights_only=True): a pickle that needs code is refused), "
+                                   "check every tensor's name and shape against --family/--arch and write a genredact model folder at --out. "
+                                   "Architectures: gan/dcgan (options z_dim, width, channels, discriminator=true|false, dataset, class_names=a,b,...).")
+    p.add_argument("file", help="a .pt, .pth, .bin, .ckpt (state dict) or .safetensors file")
+    p.add_argument("--family", required=True, help="model family, e.g. gan")
+    p.add_argument("--arch", required=True, help="architecture of that family, e.g. dcgan")
+    p.add_argument("--out", required=True, help="model folder to create (must not exist)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="architecture option, e.g. --set z_dim=64 --set width=32")
+
     p = sub.add_parser("plan", help="how many samples a residual-rate bound needs",
                        description="Print how many samples it takes to certify that the residual rate is below BOUND (one-sided exact "
                                    "Clopper-Pearson bound) when the observed rate is RATE: with one fixed-size test, and with the sequential rule of `eval --certify`.")
@@ -281,6 +291,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from genredact.importer import import_checkpoint
+
+    options = {k: {"true": True, "false": False}.get(v.lower(), _num(v)) for k, v in _sets(args.set).items()}
+    path = import_checkpoint(args.file, family=args.family, arch=args.arch, out=args.out, options=options)
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from genredact.errors import GenredactError
     from genredact.metrics.certify import plan
@@ -366,7 +385,7 @@ def _num(v: str) -> Any:
     return v
 
 
-COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan, "audit": cmd_audit, "report": cmd_report, "sweep": cmd_sweep}
+COMMANDS = {"demo": cmd_demo, "redact": cmd_redact, "eval": cmd_eval, "sample": cmd_sample, "list": cmd_list, "zoo": cmd_zoo, "plan": cmd_plan, "audit": cmd_audit, "report": cmd_report, "sweep": cmd_sweep, "import": cmd_import}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
