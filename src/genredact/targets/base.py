@@ -37,12 +37,24 @@ class Target:
 
 @dataclass(frozen=True)
 class SamplesTarget(Target):
+    """Images never to be produced again: uint8 (N, C, H, W), or floats in [-1, 1] (converted; NaN refused)."""
+
     images: np.ndarray = field(repr=False)
     source: str = "<array>"
     kind: ClassVar[str] = "samples"
 
     def __post_init__(self) -> None:
-        if self.images.ndim != 4 or len(self.images) == 0:
+        images = self.images
+        if isinstance(images, torch.Tensor) or (isinstance(images, np.ndarray) and images.dtype != np.uint8):
+            t = torch.as_tensor(images)
+            if t.is_floating_point():
+                if not torch.isfinite(t).all():
+                    raise GenredactError(f"the sample target {self.source} holds NaN or infinite pixel values; give real images")
+                images = ((t.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()  # floats are read as [-1, 1] images
+            else:
+                images = t.numpy().astype(np.uint8)
+            object.__setattr__(self, "images", images)
+        if images.ndim != 4 or len(images) == 0:
             raise GenredactError(f"the sample target {self.source} is empty; give at least one image to redact")
 
     def to_json(self) -> dict[str, Any]:
