@@ -38,7 +38,12 @@ METHOD_ROWS = [
     ("finetune-valid", "finetune-valid", {}),
     ("reject", "reject", {}),
     ("adapt-then-unlearn", "adapt-then-unlearn", {}),
-    ("extrapolate", "extrapolate", {}),
+    ("adapt-then-unlearn (paper: el2, raw distance, no negatives as fakes)", "adapt-then-unlearn",
+     {"repulsion": "el2", "gamma": 1.0, "distance_norm": "none", "negative_weight": 0.0, "adapt_steps": 300}),
+    ("extrapolate (gamma=0.5)", "extrapolate", {"gamma": 0.5}),
+    ("extrapolate (gamma=1)", "extrapolate", {"gamma": 1.0}),
+    ("extrapolate (gamma=2)", "extrapolate", {"gamma": 2.0}),
+    ("extrapolate (gamma=4)", "extrapolate", {"gamma": 4.0}),
 ]
 
 
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
                 for key in ("acceptance_rate", "sampling_overhead", "stage1", "stage2"):
                     if key in log:
                         rec[key] = {k: v for k, v in log[key].items() if k != "history"} if isinstance(log[key], dict) else log[key]
-                if row in ("adapt-then-unlearn", "extrapolate"):
+                if log.get("method") in ("adapt-then-unlearn", "extrapolate"):
                     cfg = log["config"]
                     rec.update(n_negatives=cfg.get("n_negatives"), k_adapted=cfg.get("k_adapted"), repulsion=cfg.get("repulsion"), gamma=cfg.get("gamma"))
                 print(f"   {row:30s} residual {rec['residual_rate']:.4f} (<= {rec['residual_upper95']:.4f})  FID {rec['fid']:.2f}  "
