@@ -35,7 +35,7 @@ def test_both_stages_lower_target_share_and_log(tiny_gan, tiny_classifier):
     assert log["stage1"]["steps"] == 2 * SMALL["adapt_steps"] and log["stage2"]["steps"] == SMALL["unlearn_steps"]
     assert log["stage1"]["k_adapted"] == 2 and log["stage1"]["n_negatives"] == 50
     assert log["stage1"]["wall_s"] > 0 and log["stage2"]["wall_s"] > 0 and log["peak_mem_mb"] > 0
-    assert log["repulsion"] == "nl2" and log["gamma"] == 1.0
+    assert log["repulsion"] == "el2" and log["gamma"] == 1.0
     assert [h["stage"] for h in log["history"]].count(2.0) == 7  # every 10th of 60 steps, plus the last
 
 
