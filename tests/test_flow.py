@@ -61,8 +61,14 @@ def tamed(tiny_flow_trained, flow_data):
     original = copy.deepcopy(tiny_flow_trained)
     target = _indices_target(flow_data, np.flatnonzero(flow_data.y == 1)[:3])
     params = {k: v.clone() for k, v in original.state_dict().items()}
-    edited, log = redact(original, target, "taming", data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, **FAST)
+    edited, log = redact(original, target, "taming", data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, alpha=0.9, **FAST)
     return original, target, edited, log, params
+
+
+class _Named(torch.nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.class_names = [str(i) for i in range(k)]
 
 
 def _indices_target(data: ImageData, idx) -> IndicesTarget:
@@ -231,7 +237,11 @@ def test_bad_input_gets_one_sentence(tiny_flow, flow_data, tiny_classifier, tiny
         parse_mix("Sandal:1.5", ["Sandal", "Bag"])
     with pytest.raises(GenredactError, match="sum to"):
         parse_mix("Sandal:0.5,Bag:0.6", ["Sandal", "Bag"])
-    assert parse_mix('{"Sandal": 0.3}', ["Sandal", "Bag", "Coat"]) == pytest.approx((0.3, 0.35, 0.35))
+    shares = parse_mix('{"Sandal": 0.3}', ["Sandal", "Bag", "Coat"])
+    assert shares == (0.3, None, None)
+    assert DistributionTarget(classifier=_Named(3), shares=shares).resolve([0.2, 0.6, 0.2]) == pytest.approx([0.3, 0.525, 0.175])
+    with pytest.raises(GenredactError, match="one share per class"):
+        DistributionTarget(classifier=_Named(3), shares=(0.5, 0.6, None))
     with pytest.raises(GenredactError, match="works on flow models"):
         redact(tiny_gan, _indices_target(flow_data, [1]), "taming", data=flow_data)
     with pytest.raises(GenredactError, match="needs the model's training data"):

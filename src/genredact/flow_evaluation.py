@@ -64,7 +64,7 @@ def evaluate_flow(
         out["mix_before"] = sample_class_mix(original, judge, n=n, seed=seed, temperature=temperature)
         out["mix_after"] = sample_class_mix(edited, judge, n=n, seed=seed, temperature=temperature)
         if isinstance(target, DistributionTarget):
-            q = np.asarray(target.shares)
+            q = target.resolve(out["mix_before"]["shares"])  # open classes: their proportions under the judge before
             out["target_mix"] = q.tolist()
             out["max_mix_error_pp"] = float(100 * np.abs(np.asarray(out["mix_after"]["shares"]) - q).max())
             out["max_mix_error_pp_before"] = float(100 * np.abs(np.asarray(out["mix_before"]["shares"]) - q).max())

@@ -57,6 +57,9 @@ def class_mix(probs: torch.Tensor, class_names: list[str] | tuple[str, ...] | No
     return {"n": n, "shares": [c / n for c in counts], "low95": [lo for lo, _ in intervals], "high95": [hi for _, hi in intervals], "class_names": names}
 
 
+_POOL_FEATURES: dict[tuple[int, int, int], torch.Tensor] = {}
+
+
 @torch.no_grad()
 def judge_neighbours(judge: torch.nn.Module, queries: np.ndarray, pool: ImageData, exclude: np.ndarray, batch_size: int = 4000) -> np.ndarray:
     """For each query image, the index in `pool` of its nearest neighbour in the judge's feature space
@@ -66,8 +69,13 @@ def judge_neighbours(judge: torch.nn.Module, queries: np.ndarray, pool: ImageDat
     best_i = torch.zeros(len(queries), dtype=torch.long)
     excluded = torch.zeros(len(pool), dtype=torch.bool)
     excluded[torch.as_tensor(exclude, dtype=torch.long)] = True
+    key = (id(judge), id(pool.x), len(pool))
+    if key not in _POOL_FEATURES:  # the pool's features are reused across calls (one cached pool)
+        _POOL_FEATURES.clear()
+        _POOL_FEATURES[key] = torch.cat([judge.predict(to_float(pool.x[i : i + batch_size]))[1] for i in range(0, len(pool), batch_size)])
+    feats = _POOL_FEATURES[key]
     for i in range(0, len(pool), batch_size):
-        _, fp = judge.predict(to_float(pool.x[i : i + batch_size]))
+        fp = feats[i : i + batch_size]
         d = torch.cdist(fq, fp)
         d[:, excluded[i : i + batch_size]] = float("inf")
         m, j = d.min(1)

@@ -127,27 +127,41 @@ class IndicesTarget(SamplesTarget):
 
 @dataclass(frozen=True)
 class DistributionTarget(Target):
-    """A wanted class mix of the samples (debiasing): `shares[c]` for every class of `classifier`,
-    summing to 1; the classifier measures the mix while the method runs."""
+    """A wanted class mix of the samples (debiasing), measured by `classifier`. `shares[c]` is the wanted
+    share of class c, or None: the classes left open keep their relative proportions in the model's
+    current mix and share what the named classes leave (e.g. only 'Sandal: 0.3' raises sandals to 30%
+    and scales every other class by the same factor)."""
 
     classifier: torch.nn.Module = field(repr=False)
-    shares: tuple[float, ...] = ()
+    shares: tuple[float | None, ...] = ()
     source: str = "<classifier>"
     kind: ClassVar[str] = "distribution"
 
     def __post_init__(self) -> None:
         k = len(self.classifier.class_names)
-        if len(self.shares) != k or any(s < 0 for s in self.shares) or abs(sum(self.shares) - 1.0) > 1e-6:
-            raise GenredactError(f"a class mix needs {k} non-negative shares that sum to 1, got {list(self.shares)}")
+        named = [s for s in self.shares if s is not None]
+        if len(self.shares) != k or not named or any(s < 0 for s in named) or sum(named) > 1 + 1e-6 or (len(named) == k and abs(sum(named) - 1) > 1e-6):
+            raise GenredactError(f"a class mix needs one share per class ({k}; None for 'keep proportion') with the named shares non-negative and summing to 1 at most (exactly 1 when every class is named), got {list(self.shares)}")
+
+    def resolve(self, current: np.ndarray | list[float]) -> np.ndarray:
+        """The wanted mix (K,) given the current mix: open classes keep their relative proportions."""
+        cur = np.asarray(current, dtype=np.float64)
+        named = np.array([s is not None for s in self.shares])
+        q = np.array([s if s is not None else 0.0 for s in self.shares], dtype=np.float64)
+        rest = 1.0 - q[named].sum()
+        if (~named).any():
+            open_mass = cur[~named].sum()
+            q[~named] = rest * (cur[~named] / open_mass if open_mass > 0 else np.full((~named).sum(), 1.0 / (~named).sum()))
+        return q
 
     def to_json(self) -> dict[str, Any]:
         names = self.classifier.class_names
-        return {"kind": self.kind, "classifier": self.source, "mix": {names[i]: round(s, 6) for i, s in enumerate(self.shares)}}
+        return {"kind": self.kind, "classifier": self.source, "mix": {names[i]: round(s, 6) for i, s in enumerate(self.shares) if s is not None}, "others": "keep their relative proportions"}
 
 
-def parse_mix(text: str, class_names: list[str] | tuple[str, ...]) -> tuple[float, ...]:
-    """'Sandal:0.3,Bag:0.05' or a JSON object -> one share per class. Classes left out share the rest
-    equally; a wrong class name or a total above 1 is refused."""
+def parse_mix(text: str, class_names: list[str] | tuple[str, ...]) -> tuple[float | None, ...]:
+    """'Sandal:0.3,Bag:0.05' or a JSON object -> one share per class, None for the classes left out
+    (they keep their relative proportions). A wrong class name or a total above 1 is refused."""
     import json
 
     text = text.strip()
@@ -175,11 +189,9 @@ def parse_mix(text: str, class_names: list[str] | tuple[str, ...]) -> tuple[floa
             raise GenredactError(f"share {share} of class {name!r} must lie in [0, 1]")
         shares[resolve_labels(name, class_names)[0]] = share
     total = sum(shares.values())
-    rest = [i for i in range(len(class_names)) if i not in shares]
-    if total > 1 + 1e-6 or (not rest and abs(total - 1) > 1e-6):
+    if total > 1 + 1e-6 or (len(shares) == len(class_names) and abs(total - 1) > 1e-6):
         raise GenredactError(f"the shares sum to {total:.3f}; they must sum to 1 (or below 1 when some classes are left out)")
-    fill = (1 - total) / len(rest) if rest else 0.0
-    return tuple(shares.get(i, fill) for i in range(len(class_names)))
+    return tuple(shares.get(i) for i in range(len(class_names)))
 
 
 LabelTarget = ClassifierTarget  # the `label=` form resolves to the zoo classifier of the model's data set
