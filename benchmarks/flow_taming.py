@@ -92,14 +92,14 @@ def main(argv: list[str] | None = None) -> None:
         rng = np.random.default_rng(args.seed)
         pool = np.flatnonzero(train.y == lab)
         jobs = []
-        if "images" in args.modes:
-            for n in args.sizes:
-                idx = np.sort(rng.choice(pool, n, replace=False))
+        for n in args.sizes:  # drawn first, so a size's images do not depend on which modes run
+            idx = np.sort(rng.choice(pool, n, replace=False))
+            if "images" in args.modes:
                 jobs.append(("images", n, f"indices={','.join(map(str, idx))}", label))
         if "class" in args.modes:
-            jobs.append(("class", int(len(pool)), f"label={label}", label))
+            jobs.insert(0, ("class", int(len(pool)), f"label={label}", label))
         if "debias" in args.modes:
-            jobs.append(("debias", 0, f"mix={MIX[dataset]}", MIX[dataset]))
+            jobs.insert(1 if "class" in args.modes else 0, ("debias", 0, f"mix={MIX[dataset]}", MIX[dataset]))
         new = []
         for mode, n, spec, what in jobs:
             target = parse_target(spec, model)
