@@ -292,11 +292,15 @@ def test_evaluate_flow_groups_and_mix(tamed, flow_data, tiny_classifier):
 # CLI ------------------------------------------------------------------------------------------------
 
 
-def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tmp_path, capsys):
+def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tiny_classifier, tmp_path, capsys, monkeypatch):
     from PIL import Image
 
+    import genredact.zoo
     from genredact.cli import main
 
+    # Pose as an MNIST model whose judge is the tiny classifier, so the run folder's evaluation runs too.
+    tiny_flow.dataset = "mnist"
+    monkeypatch.setattr(genredact.zoo, "load_classifier", lambda dataset, role="redaction", device="cpu": tiny_classifier)
     model_dir = save_pretrained(tiny_flow, tmp_path / "flow")
     for c, name in enumerate(flow_data.class_names):
         (tmp_path / "data" / name).mkdir(parents=True)
@@ -305,11 +309,19 @@ def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tmp_path, capsys):
     (tmp_path / "forget").mkdir()
     Image.fromarray(flow_data.x[np.flatnonzero(flow_data.y == 1)[0], 0]).save(tmp_path / "forget" / "a.png")
     out = tmp_path / "run"
-    rc = main(["redact", str(model_dir), "--target", f"samples={tmp_path / 'forget'}", "--method", "taming", "--out", str(out), "--no-eval",
+    rc = main(["redact", str(model_dir), "--target", f"samples={tmp_path / 'forget'}", "--method", "taming", "--out", str(out), "--n-eval", "200",
                "--data", str(tmp_path / "data"), "--set", "steps=3", "--set", "stat_images=64", "--quiet"])
     assert rc == 0
-    for name in ("config.json", "model/config.json", "model/redaction.json", "metrics.jsonl", "log.json", "samples/before.png", "samples/after.png", "report.md"):
+    for name in ("config.json", "model/config.json", "model/redaction.json", "metrics.jsonl", "log.json", "evaluation.json", "samples/before.png",
+                 "samples/after.png", "plots/bpd_before.png", "plots/bpd_after.png", "report.md"):
         assert (out / name).is_file(), name
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert ev["n_forget"] == 1 and "forget" in ev["after"] and "retain BPD" in (out / "report.md").read_text()
+    # A folder data set lists its classes alphabetically (bottom, top): a mix steered by a classifier of
+    # (top, bottom) is refused with one sentence rather than silently mislabelled.
+    rc = main(["redact", str(model_dir), "--target", "mix=bottom:0.5", "--method", "taming", "--out", str(tmp_path / "mix"), "--n-eval", "200",
+               "--data", str(tmp_path / "data"), "--set", "steps=2", "--quiet"])
+    assert rc == 2 and "give a classifier of the same classes" in capsys.readouterr().err and not (tmp_path / "mix").exists()
     assert json.loads((out / "model" / "redaction.json").read_text())["method"] == "taming"
     rc = main(["sample", str(model_dir), "--n", "4", "--temperature", "0.7", "--out", str(tmp_path / "s.npz")])
     assert rc == 0 and np.load(tmp_path / "s.npz")["x"].shape == (4, 8, 8)
