@@ -22,6 +22,7 @@ _LAZY = {
     "save_pretrained": "genredact.checkpoint",
     "load_pretrained": "genredact.checkpoint",
     "GanModel": "genredact.models",
+    "FlowModel": "genredact.models",
     "ClassifierModel": "genredact.models",
     "NETS": "genredact.models",
     "ClassifierTarget": "genredact.targets",

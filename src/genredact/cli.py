@@ -11,6 +11,7 @@ keep the quality of the rest, and measure both under an independent judge.
 
   genredact demo                                   redact a class from the shipped Fashion-MNIST GAN
   genredact redact fashion-dcgan --target label=Sandal --out runs/sandal
+  genredact redact mnist-flow --method taming --target indices=0,1,2,3,4 --out runs/forget5
   genredact eval runs/sandal/model --target label=Sandal
   genredact sample fashion-dcgan --n 16 --seed 0 --out x.npz --grid x.png
   genredact list methods | models
@@ -58,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("redact", help="redact a target from a model and write a run folder",
                        description="Redact TARGET from MODEL with METHOD and write a run folder (model/, metrics.jsonl, samples/, report.md).")
     _add_model(p)
-    p.add_argument("--target", required=True, help="label=NAME|NUMBER[,..] (the zoo's redaction classifier), samples=DIR, or validity=package.module:function")
-    p.add_argument("--method", default=None, help="method name (see `genredact list methods`; default per family: redact-classifier for GANs)")
+    p.add_argument("--target", required=True, help="label=NAME|NUMBER[,..] (the zoo's redaction classifier), samples=DIR, validity=package.module:function; flows also indices=I,J,.. (train images) and mix=CLASS:SHARE,..")
+    p.add_argument("--method", default=None, help="method name (see `genredact list methods`; default per family: redact-classifier for GANs, taming for flows)")
     p.add_argument("--out", required=True, help="run folder to create (must not exist)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method option, e.g. --set steps=200 --set real=generator (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the method's random draws (default: 0)")
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the latents (default: 0)")
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--grid", default=None, help="also write a PNG grid here")
+    p.add_argument("--temperature", type=float, default=1.0, help="flows only: scale of the latent (e.g. 0.7 for sharper samples; default 1.0)")
     _add_common(p)
 
     p = sub.add_parser("list", help="list methods or zoo models", description="List registered methods or zoo models.")
@@ -191,6 +193,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
                         classifier=args.classifier, data=args.data, retrain=args.retrain)
     if res["before"] is not None:
         _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
+    if res.get("table"):
+        print(res["table"])
     print(f"run folder: {res['out']}")
     return 0
 
@@ -332,7 +336,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if out.suffix != ".npz":
         raise GenredactError(f"--out must end in .npz, got {out}")
     model = resolve_model(args.model, args.device)
-    x = model.sample(args.n, generator=make_generator(args.seed))
+    extra = {"temperature": args.temperature} if getattr(model, "family", "") == "flow" else {}
+    x = model.sample(args.n, generator=make_generator(args.seed), **extra)
     arr = to_uint8(x)
     if arr.shape[1] == 1:
         arr = arr[:, 0]

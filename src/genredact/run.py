@@ -64,6 +64,11 @@ def run_redaction(
     clf = api.resolve_model(classifier, device) if classifier else None
     target = parse_target(target_spec, model, classifier=clf, classifier_source=classifier)
     method = method or DEFAULT_METHOD.get(getattr(model, "family", ""), "")
+    if getattr(model, "family", "") == "flow":  # flows: BPD metrics and histograms instead of the GAN table
+        from genredact.run_flow import run_flow_redaction
+
+        return run_flow_redaction(model, model_ref, model_path, target, target_spec, out=out, method=method, config=config or {}, seed=seed, n_eval=n_eval,
+                                  eval_seed=eval_seed, device=device, progress=progress, evaluate_models=evaluate_models, classifier=classifier, data=data, echo=echo)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:

@@ -104,4 +104,4 @@ def test_bad_config_and_pairs(tiny_gan, tiny_classifier, tiny_data):
 
 
 def test_every_registered_method_is_covered():
-    assert set(METHODS.names()) == {"redact-classifier", "redact-validity", "redact-samples", "finetune-valid", "retrain", "reject", "adapt-then-unlearn", "extrapolate"}
+    assert set(METHODS.names()) == {"redact-classifier", "redact-validity", "redact-samples", "finetune-valid", "retrain", "reject", "adapt-then-unlearn", "extrapolate", "taming", "likelihood-ascent"}

@@ -2,6 +2,8 @@
 from genredact.models.base import MODEL_CLASSES, NETS, GenerativeModel, build_net
 from genredact.models.classifier import ClassifierModel
 from genredact.models.gan import GanModel
+from genredact.models.flow import FlowModel
 from genredact.models import nets as _nets  # noqa: F401  (fills NETS)
+from genredact.models import flow_nets as _flow_nets  # noqa: F401  (fills NETS)
 
-__all__ = ["MODEL_CLASSES", "NETS", "GenerativeModel", "GanModel", "ClassifierModel", "build_net"]
+__all__ = ["MODEL_CLASSES", "NETS", "GenerativeModel", "GanModel", "FlowModel", "ClassifierModel", "build_net"]

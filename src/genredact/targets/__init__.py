@@ -1,6 +1,8 @@
 """What must not come out: a set of images, a black-box validity function, or a classifier + labels."""
 from genredact.targets.base import (
     ClassifierTarget,
+    DistributionTarget,
+    IndicesTarget,
     LabelTarget,
     SamplesTarget,
     Target,
@@ -8,4 +10,4 @@ from genredact.targets.base import (
     parse_target,
 )
 
-__all__ = ["Target", "SamplesTarget", "ValidityTarget", "ClassifierTarget", "LabelTarget", "parse_target"]
+__all__ = ["Target", "SamplesTarget", "ValidityTarget", "ClassifierTarget", "LabelTarget", "IndicesTarget", "DistributionTarget", "parse_target"]

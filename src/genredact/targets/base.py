@@ -2,12 +2,14 @@
 
 - `SamplesTarget`: a set of images (uint8 (N, C, H, W)), e.g. a folder the user never wants to see again.
 - `ValidityTarget`: a black-box function `valid(x) -> bool (B,)` on images in [-1, 1]; not differentiable.
+- `IndicesTarget`: a `samples` target given as train-split indices of a built-in data set.
+- `DistributionTarget`: a wanted class mix of the samples (debiasing), measured by a classifier.
 - `ClassifierTarget`: a differentiable classifier plus the labels to redact (and an optional threshold on
   their summed probability; without one, a sample is target content when its argmax is a redacted label).
 
 Every target can be written as JSON (`to_json`) so a run folder and the CLI can name it. The compact
 CLI form is parsed by `parse_target`: `label=5`, `label=Sandal`, `label=5,7`, `samples=DIR`,
-`validity=package.module:function`.
+`validity=package.module:function`, `indices=3,17,42`, `mix=Sandal:0.3,Bag:0.05` (or a JSON object).
 """
 from __future__ import annotations
 
@@ -124,6 +126,86 @@ class ClassifierTarget(Target):
         return {"kind": self.kind, "classifier": self.source, "labels": list(self.target_labels), "label_names": [names[i] for i in self.target_labels], "threshold": self.threshold}
 
 
+@dataclass(frozen=True)
+class IndicesTarget(SamplesTarget):
+    """Specific training images named by their indices in a data set's train split (a `samples` target)."""
+
+    indices: tuple[int, ...] = ()
+    dataset: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "dataset": self.dataset, "indices": list(self.indices)}
+
+
+@dataclass(frozen=True)
+class DistributionTarget(Target):
+    """A wanted class mix of the samples (debiasing), measured by `classifier`. `shares[c]` is the wanted
+    share of class c, or None: the classes left open keep their relative proportions in the model's
+    current mix and share what the named classes leave (e.g. only 'Sandal: 0.3' raises sandals to 30%
+    and scales every other class by the same factor)."""
+
+    classifier: torch.nn.Module = field(repr=False)
+    shares: tuple[float | None, ...] = ()
+    source: str = "<classifier>"
+    kind: ClassVar[str] = "distribution"
+
+    def __post_init__(self) -> None:
+        k = len(self.classifier.class_names)
+        named = [s for s in self.shares if s is not None]
+        if len(self.shares) != k or not named or any(s < 0 for s in named) or sum(named) > 1 + 1e-6 or (len(named) == k and abs(sum(named) - 1) > 1e-6):
+            raise GenredactError(f"a class mix needs one share per class ({k}; None for 'keep proportion') with the named shares non-negative and summing to 1 at most (exactly 1 when every class is named), got {list(self.shares)}")
+
+    def resolve(self, current: np.ndarray | list[float]) -> np.ndarray:
+        """The wanted mix (K,) given the current mix: open classes keep their relative proportions."""
+        cur = np.asarray(current, dtype=np.float64)
+        named = np.array([s is not None for s in self.shares])
+        q = np.array([s if s is not None else 0.0 for s in self.shares], dtype=np.float64)
+        rest = 1.0 - q[named].sum()
+        if (~named).any():
+            open_mass = cur[~named].sum()
+            q[~named] = rest * (cur[~named] / open_mass if open_mass > 0 else np.full((~named).sum(), 1.0 / (~named).sum()))
+        return q
+
+    def to_json(self) -> dict[str, Any]:
+        names = self.classifier.class_names
+        return {"kind": self.kind, "classifier": self.source, "mix": {names[i]: round(s, 6) for i, s in enumerate(self.shares) if s is not None}, "others": "keep their relative proportions"}
+
+
+def parse_mix(text: str, class_names: list[str] | tuple[str, ...]) -> tuple[float | None, ...]:
+    """'Sandal:0.3,Bag:0.05' or a JSON object -> one share per class, None for the classes left out
+    (they keep their relative proportions). A wrong class name or a total above 1 is refused."""
+    import json
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            pairs = [(str(k), v) for k, v in json.loads(text).items()]
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise GenredactError(f"mix {text!r} is not a JSON object of class: share ({exc})") from None
+    else:
+        pairs = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, val = part.rpartition(":")
+            if not sep:
+                raise GenredactError(f"mix entry {part!r} must look like CLASS:SHARE, e.g. Sandal:0.3")
+            pairs.append((name, val))
+    if not pairs:
+        raise GenredactError("the mix is empty; give e.g. mix=Sandal:0.3")
+    shares: dict[int, float] = {}
+    for name, val in pairs:
+        try:
+            share = float(val)
+        except (TypeError, ValueError):
+            raise GenredactError(f"share {val!r} of class {name!r} is not a number") from None
+        if not 0 <= share <= 1:
+            raise GenredactError(f"share {share} of class {name!r} must lie in [0, 1]")
+        shares[resolve_labels(name, class_names)[0]] = share
+    total = sum(shares.values())
+    if total > 1 + 1e-6 or (len(shares) == len(class_names) and abs(total - 1) > 1e-6):
+        raise GenredactError(f"the shares sum to {total:.3f}; they must sum to 1 (or below 1 when some classes are left out)")
+    return tuple(shares.get(i) for i in range(len(class_names)))
+
+
 LabelTarget = ClassifierTarget  # the `label=` form resolves to the zoo classifier of the model's data set
 
 
@@ -183,4 +265,34 @@ def parse_target(spec: str, model: Any, *, classifier: torch.nn.Module | None = 
         return SamplesTarget(images=images, source=str(path))
     if key == "validity":
         return ValidityTarget(fn=load_validity_function(value), spec=value)
-    raise GenredactError(f"unknown target kind {key!r}; use label=..., samples=DIR or validity=module:function")
+    if key == "indices":
+        return _indices_target(value, model)
+    if key == "mix":
+        if classifier is None:
+            from genredact.zoo import classifier_name, load_classifier
+
+            dataset = getattr(model, "dataset", None)
+            if not dataset:
+                raise GenredactError("the model does not name its data set, so mix= needs --classifier FOLDER")
+            classifier = load_classifier(dataset, role="redaction")
+            classifier_source = classifier_name(dataset, "redaction")
+        shares = parse_mix(value, classifier.class_names)
+        return DistributionTarget(classifier=classifier.eval().requires_grad_(False), shares=shares, source=classifier_source or "<classifier>")
+    raise GenredactError(f"unknown target kind {key!r}; use label=..., samples=DIR, indices=I,J,..., mix=CLASS:SHARE,... or validity=module:function")
+
+
+def _indices_target(value: str, model: Any) -> IndicesTarget:
+    from genredact.data import DATASETS, load_dataset
+
+    dataset = getattr(model, "dataset", None)
+    if dataset not in DATASETS:
+        raise GenredactError(f"indices= names images of a built-in data set ({', '.join(DATASETS)}), but the model's is {dataset!r}; use samples=DIR")
+    try:
+        idx = tuple(dict.fromkeys(int(p) for p in value.split(",") if p.strip()))
+    except ValueError:
+        raise GenredactError(f"indices {value!r} must be comma-separated integers, e.g. indices=3,17,42") from None
+    train = load_dataset(dataset, "train")
+    bad = [i for i in idx if not 0 <= i < len(train)]
+    if not idx or bad:
+        raise GenredactError(f"indices must be train-split positions 0..{len(train) - 1} of {dataset}; got {bad[0] if bad else 'none'}")
+    return IndicesTarget(images=train.x[list(idx)], source=f"{dataset}:train[{value}]", indices=idx, dataset=dataset)

@@ -27,7 +27,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 @dataclass(frozen=True)
 class ZooEntry:
     name: str
-    kind: str  # "gan" | "classifier"
+    kind: str  # "gan" | "classifier" | "flow"
     dataset: str
     role: str  # "model" | "redaction" | "judge"
     description: str
@@ -43,6 +43,8 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("fashion-judge", "classifier", "fashion-mnist", "judge", "VGG-style evaluation judge for Fashion-MNIST (independent of the redaction classifier; its features define FID/KID/PR)", {"arch": "judge-convnet", "epochs": 6, "seed": 1}),
         ZooEntry("mnist-classifier", "classifier", "mnist", "redaction", "LeNet redaction classifier for MNIST (used by methods)", {"arch": "lenet", "epochs": 2, "seed": 0}),
         ZooEntry("mnist-judge", "classifier", "mnist", "judge", "VGG-style evaluation judge for MNIST (independent of the redaction classifier)", {"arch": "judge-convnet", "epochs": 2, "seed": 1}),
+        ZooEntry("fashion-flow", "flow", "fashion-mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 Fashion-MNIST classes", {"steps": 3000, "seed": 0}),
+        ZooEntry("mnist-flow", "flow", "mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 MNIST digits", {"steps": 3000, "seed": 0}),
     ]
 }
 
@@ -90,6 +92,7 @@ def load_classifier(dataset: str, *, role: str = "redaction", device: str = "cpu
 TRAINERS: dict[str, str] = {
     "gan": "genredact.zoo.recipes",
     "classifier": "genredact.zoo.recipes",
+    "flow": "genredact.zoo.flow_recipes",
 }
 
 
@@ -143,7 +146,7 @@ def _device_name(device: str | None) -> str:
 
 def _card_markdown(card: dict[str, Any]) -> str:
     lines = [f"# {card['name']}", "", card["description"], "", "| field | value |", "|---|---|"]
-    for key in ("dataset", "train_images", "steps", "wall_s", "device", "date", "test_accuracy", "command"):
+    for key in ("dataset", "train_images", "steps", "wall_s", "device", "date", "test_accuracy", "test_bpd", "note", "command"):
         if key in card:
             val = f"{card[key]:.4f}" if key == "test_accuracy" else card[key]
             lines.append(f"| {key} | {val} |")

@@ -1,0 +1,232 @@
+"""Benchmark: Taming and its baselines on the zoo flows (Fashion-MNIST and MNIST), in one run on one
+device, next to `retrain` measured in the same run.
+
+Modes (per data set):
+- images: forget 1, 5 and 15 training images of one class (given as train indices);
+- class:  forget every training image of that class;
+- debias: reach a target class mix of the samples (measured by the independent evaluation judge).
+Rows: taming everywhere; taming without the remember term (alpha = 1) and likelihood-ascent for the
+--baseline-sizes image sets; taming without the remember term and retrain for the class.
+
+    python benchmarks/flow_taming.py --threads 1                              # everything
+    python benchmarks/flow_taming.py --datasets mnist --modes images --sizes 5  # one slice
+
+`retrain` trains the zoo recipe from scratch on the data without the class. With --retrain-steps below
+the recipe's, its wall time is measured for those steps and scaled to the recipe's steps by the measured
+time per step (`retrain_wall_s`; the measured figures are kept as `retrain_measured_*`).
+
+Writes benchmarks/results/flow_taming.json (records merged by dataset/mode/n_forget/method) and the table
+in benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genredact.api import redact
+from genredact.data import load_dataset
+from genredact.flow_evaluation import EVAL_TEMPERATURE, evaluate_flow
+from genredact.targets import parse_target
+from genredact.zoo import load_classifier, load_model
+from genredact.zoo.flow_recipes import FlowRecipe
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import HERE, load_records, replace_block, write_records  # noqa: E402
+
+RESULTS = HERE / "results" / "flow_taming.json"
+MODELS = {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"}
+LABEL = {"fashion-mnist": "Sandal", "mnist": "7"}
+MIX = {"fashion-mnist": "Sandal:0.3", "mnist": "7:0.3"}
+# (row name, method, options)
+ROWS = [
+    ("taming", "taming", {}),
+    ("taming (no remember)", "taming", {"remember": False}),
+    ("likelihood-ascent", "likelihood-ascent", {}),
+]
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", nargs="+", default=list(MODELS))
+    ap.add_argument("--modes", nargs="+", default=["images", "class", "debias"], choices=["images", "class", "debias"])
+    ap.add_argument("--sizes", nargs="+", type=int, default=[1, 5, 15], help="forget-set sizes for the images mode")
+    ap.add_argument("--rows", nargs="+", default=None, help="row names to run (default: all)")
+    ap.add_argument("--baseline-sizes", nargs="+", type=int, default=[5], help="images-mode sizes that also run the baselines (default 5)")
+    ap.add_argument("--n", type=int, default=10000, help="samples for the class mix under the judge (default 10000)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--retrain-steps", type=int, default=None, help="retrain for this many steps and scale its wall time to the recipe's steps")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="taming option for every taming row")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    command = "python benchmarks/flow_taming.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n_samples": args.n, "temperature": EVAL_TEMPERATURE}
+    extra = dict(s.split("=", 1) for s in args.set)
+    for dataset in args.datasets:
+        model = load_model(MODELS[dataset], device=args.device)
+        judge = load_classifier(dataset, role="judge", device=args.device)
+        train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
+        label = LABEL[dataset]
+        class_target = parse_target(f"label={label}", model)
+        lab = class_target.labels[0]
+        print(f"== {dataset}: retrain without {label} ...", flush=True)
+        ropts = {} if args.retrain_steps is None else {"steps": args.retrain_steps}
+        retrained, rlog = redact(model, class_target, "retrain", data=train, seed=args.seed, device=args.device, progress=False, **ropts)
+        recipe_steps = FlowRecipe().steps
+        retrain = {"retrain_wall_s": rlog["wall_s"] * recipe_steps / rlog["steps"], "retrain_measured_wall_s": rlog["wall_s"], "retrain_measured_steps": rlog["steps"], "retrain_recipe_steps": recipe_steps}
+        print(f"   retrain: {rlog['steps']} steps in {rlog['wall_s']:.1f}s -> {retrain['retrain_wall_s']:.1f}s for the recipe's {recipe_steps}", flush=True)
+        rng = np.random.default_rng(args.seed)
+        pool = np.flatnonzero(train.y == lab)
+        jobs = []
+        for n in args.sizes:  # drawn first, so a size's images do not depend on which modes run
+            idx = np.sort(rng.choice(pool, n, replace=False))
+            if "images" in args.modes:
+                jobs.append(("images", n, f"indices={','.join(map(str, idx))}", label))
+        if "class" in args.modes:
+            jobs.insert(0, ("class", int(len(pool)), f"label={label}", label))
+        if "debias" in args.modes:
+            jobs.insert(1 if "class" in args.modes else 0, ("debias", 0, f"mix={MIX[dataset]}", MIX[dataset]))
+        new = []
+        for mode, n, spec, what in jobs:
+            target = parse_target(spec, model)
+            rows = ROWS if mode == "images" and n in args.baseline_sizes else ROWS[:1]
+            if mode == "class":
+                rows = ROWS[:2] + [("retrain", None, ropts)]
+            for row, method, opts in rows:
+                if args.rows and row not in args.rows:
+                    continue
+                print(f"== {dataset} / {mode} {what} (n={n}) / {row}", flush=True)
+                if method is None:
+                    edited, log = retrained, rlog
+                else:
+                    o = {**opts, **(extra if method == "taming" else {})}
+                    edited, log = redact(model, target, method, data=train, seed=args.seed, device=args.device, progress=False, **o)
+                ev = evaluate_flow(model, edited, target, train=train, test=test, judge=judge, n=args.n, seed=1234, mix=mode != "images")
+                rec = record(dataset, mode, n, what, row, spec, ev, log, lab, retrain, common)
+                print("   " + summary(rec), flush=True)
+                new.append(rec)
+                save([rec])
+    print(f"wrote {RESULTS} and {HERE / 'RESULTS.md'}")
+
+
+def record(dataset: str, mode: str, n: int, what: str, row: str, spec: str, ev: dict, log: dict, lab: int, retrain: dict, common: dict) -> dict:
+    rec = {"dataset": dataset, "mode": mode, "n_forget": n, "method": row, "target": spec}
+    if mode == "debias":
+        rec["target_mix"] = ev["target_mix"]
+    else:
+        rec["label"] = what
+    if "before" in ev:
+        b, a = ev["before"], ev["after"]
+        rec.update(
+            forget_in_band=a["forget_in_band"], forget_in_band_before=b["forget_in_band"], band_quantile=ev["band_quantile"],
+            forget_quantile_before=b["forget"]["quantile"], forget_quantile_after=a["forget"]["quantile"],
+            forget_bpd_before=b["forget"]["bpd"], forget_bpd_after=a["forget"]["bpd"],
+            heldout_quantile_before=b["heldout_same_class"]["quantile"], heldout_quantile_after=a["heldout_same_class"]["quantile"],
+            heldout_bpd_before=b["heldout_same_class"]["bpd"], heldout_bpd_after=a["heldout_same_class"]["bpd"],
+            nn_quantile_before=b["nearest_neighbour"]["quantile"], nn_quantile_after=a["nearest_neighbour"]["quantile"],
+            retain_bpd_before=ev["remember_shift"]["mean_before"], retain_bpd_after=ev["remember_shift"]["mean_after"],
+            retain_bpd_std_before=ev["remember_shift"]["std_before"], retain_bpd_std_after=ev["remember_shift"]["std_after"],
+            retain_bpd_change_pct=ev["remember_shift"]["change_pct"], retain_bpd_wasserstein=ev["remember_shift"]["wasserstein"],
+            membership_auc=ev["membership_auc"], membership_auc_before=ev["membership_auc_before"],
+        )
+    if "mix_after" in ev:
+        rec.update(class_mix_before=ev["mix_before"]["shares"], class_mix_after=ev["mix_after"]["shares"],
+                   class_mix_after_low95=ev["mix_after"]["low95"], class_mix_after_high95=ev["mix_after"]["high95"])
+        if mode == "class":
+            rec.update(class_share_before=ev["mix_before"]["shares"][lab], class_share_after=ev["mix_after"]["shares"][lab],
+                       class_share_after_high95=ev["mix_after"]["high95"][lab])
+        if "max_mix_error_pp" in ev:
+            rec.update(max_mix_error_pp=ev["max_mix_error_pp"], max_mix_error_pp_before=ev["max_mix_error_pp_before"])
+    rec.update(wall_s=log["wall_s"], steps=log["steps"], stopped_early=log.get("stopped_early"), stop_reason=log.get("stop_reason", ""),
+               peak_mem_mb=log["peak_mem_mb"], **retrain, wall_pct_of_retrain=100 * log["wall_s"] / retrain["retrain_wall_s"], **common)
+    cfg = log.get("config", {})
+    rec["options"] = {k: cfg[k] for k in ("steps", "lr", "k", "alpha", "gamma", "remember", "batch_size") if k in cfg}
+    return rec
+
+
+def summary(r: dict) -> str:
+    parts = [f"{r['method']:22s}"]
+    if "forget_in_band" in r:
+        parts.append(f"in band {r['forget_in_band']:.0%} (q {r['forget_quantile_before']:.3f}->{r['forget_quantile_after']:.4f}, band q<={r['band_quantile']:.4f})")
+        parts.append(f"held-out q {r['heldout_quantile_before']:.3f}->{r['heldout_quantile_after']:.3f}")
+        parts.append(f"retain BPD {r['retain_bpd_before']:.4f}->{r['retain_bpd_after']:.4f} ({r['retain_bpd_change_pct']:+.2f}%)  AUC {r['membership_auc']:.3f}")
+    if "class_share_after" in r:
+        parts.append(f"class share {r['class_share_before']:.4f}->{r['class_share_after']:.4f}")
+    if "max_mix_error_pp" in r:
+        parts.append(f"max mix error {r['max_mix_error_pp_before']:.2f}->{r['max_mix_error_pp']:.2f} pp")
+    parts.append(f"{r['wall_s']:.1f}s ({r['wall_pct_of_retrain']:.2f}% of retrain {r['retrain_wall_s']:.0f}s), {r['steps']} steps")
+    return "  ".join(parts)
+
+
+def save(new: list[dict]) -> None:
+    import fcntl
+
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        key = lambda r: (r["dataset"], r["mode"], r["n_forget"], r["method"])  # noqa: E731
+        keys = {key(r) for r in new}
+        records = [r for r in load_records(RESULTS) if key(r) not in keys] + new
+        write_records(RESULTS, "flow_taming", records)
+        write_tables(records)
+
+
+def _f(v: object, fmt: str) -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+def write_tables(records: list[dict]) -> None:
+    devices = sorted({r["device"] for r in records})
+    commands = sorted({r["command"] for r in records})
+    order = {"images": 0, "class": 1, "debias": 2}
+    lines = [
+        "| data set | mode | n forget | method | in band | forget q before -> after (band q) | held-out q before -> after | NN q before -> after | retain BPD before -> after (change) | W1 | membership AUC | class share before -> after | max mix error pp | wall s | steps | retrain wall s | wall / retrain |",
+        "|---|---|---:|---|---:|---|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in sorted(records, key=lambda r: (r["dataset"], order[r["mode"]], r["n_forget"], r["method"])):
+        g = r.get
+        band = f"{g('forget_quantile_before'):.3f} -> {g('forget_quantile_after'):.4f} ({g('band_quantile'):.4f})" if "forget_quantile_after" in r else "-"
+        held = f"{g('heldout_quantile_before'):.3f} -> {g('heldout_quantile_after'):.3f}" if "heldout_quantile_after" in r else "-"
+        nn = f"{g('nn_quantile_before'):.3f} -> {g('nn_quantile_after'):.3f}" if "nn_quantile_after" in r else "-"
+        ret = f"{g('retain_bpd_before'):.4f} -> {g('retain_bpd_after'):.4f} ({g('retain_bpd_change_pct'):+.2f}%)" if "retain_bpd_after" in r else "-"
+        share = f"{g('class_share_before'):.4f} -> {g('class_share_after'):.4f}" if "class_share_after" in r else "-"
+        mix = f"{g('max_mix_error_pp_before'):.2f} -> {g('max_mix_error_pp'):.2f}" if "max_mix_error_pp" in r else "-"
+        lines.append(
+            f"| {r['dataset']} | {r['mode']} | {r['n_forget']} | {r['method']} | {_f(g('forget_in_band'), '{:.0%}')} | {band} | {held} | {nn} | {ret} | "
+            f"{_f(g('retain_bpd_wasserstein'), '{:.4f}')} | {_f(g('membership_auc'), '{:.3f}')} | {share} | {mix} | {r['wall_s']:.1f} | {r['steps']} | {r['retrain_wall_s']:.0f} | {r['wall_pct_of_retrain']:.2f}% |"
+        )
+    body = "\n".join([
+        "## Flow taming (`benchmarks/flow_taming.py`)",
+        "",
+        f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. "
+        "Models: the zoo flows `fashion-flow` and `mnist-flow`. Images mode forgets n training images of one class (Sandal / 7) given as train "
+        "indices; class mode forgets every training image of that class; debias asks for that class at 30% of the samples (the other classes share "
+        "the rest equally). Likelihood quantile q = 1 - Phi((BPD - mu) / sigma), mu and sigma of each model on 500 random retain images (outside the "
+        "class); the band is |BPD - (mu + 4 sigma)| <= 0.6 sigma, i.e. q <= the band quantile shown; held-out = test images of the class; NN = the "
+        "forget images' nearest training neighbours in the evaluation judge's feature space; W1 = Wasserstein-1 distance between the retain BPD "
+        "distributions before and after; membership AUC = chance that a forget image is more likely than an unseen test image of its class "
+        f"(0.5: indistinguishable). Class shares: samples at temperature {EVAL_TEMPERATURE} under the independent evaluation judge "
+        f"({records[0]['n_samples']} samples). `retrain` trains the zoo recipe from scratch without the class in the same run; when it ran fewer "
+        "steps than the recipe (`retrain_measured_steps` in the JSON), its wall time is scaled to the recipe's steps by the measured time per step, "
+        "and its own row's quality figures are those of the shortened run.",
+        "",
+        "\n".join(lines),
+    ])
+    replace_block(HERE / "RESULTS.md", "flow_taming", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""The flow family and its methods on tiny flows: invertibility, exact log-likelihood, ActNorm across
+save/load, Taming (band, held-out, remember set, determinism, debias), baselines, metrics, CLI."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from genredact.api import redact
+from genredact.checkpoint import load_pretrained, save_pretrained
+from genredact.data import ImageData
+from genredact.errors import GenredactError
+from genredact.methods._flow import forget_split, gaussian_kl
+from genredact.metrics.flow import bpd_shift, class_mix, likelihood_quantile, membership_auc
+from genredact.models import FlowModel
+from genredact.models.flow import dequantize
+from genredact.models.flow_nets import GlowNet
+from genredact.seeding import make_generator
+from genredact.targets import ClassifierTarget, DistributionTarget, IndicesTarget, SamplesTarget
+from genredact.targets.base import parse_mix, resolve_labels
+from genredact.zoo.flow_recipes import FlowRecipe, train_flow
+from tests.conftest import two_class_data
+
+TINY = FlowRecipe(steps=120, batch_size=32, lr=5e-3, warmup=10, levels=2, flow_steps=2, hidden=8, init_batch=128)
+FAST = {"stat_images": 128, "check_images": 64, "remember_batch": 16}
+
+
+def _randomise(net: torch.nn.Module, seed: int = 0) -> None:
+    """Give the zero-initialised last coupling convolutions random weights, so no layer is the identity."""
+    g = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d) and m.weight.abs().sum() == 0:
+            with torch.no_grad():
+                m.weight.copy_(0.1 * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
+
+
+@pytest.fixture(scope="module")
+def flow_data() -> ImageData:
+    return two_class_data()
+
+
+@pytest.fixture(scope="module")
+def tiny_flow_trained(flow_data) -> FlowModel:
+    model, _ = train_flow(flow_data, TINY, progress=False, device="cpu")
+    return model
+
+
+@pytest.fixture
+def tiny_flow(tiny_flow_trained) -> FlowModel:
+    return copy.deepcopy(tiny_flow_trained)
+
+
+@pytest.fixture(scope="module")
+def tamed(tiny_flow_trained, flow_data):
+    """The tiny flow tamed on three class-1 images: (original copy, target, edited, log, input params before)."""
+    original = copy.deepcopy(tiny_flow_trained)
+    target = _indices_target(flow_data, np.flatnonzero(flow_data.y == 1)[:3])
+    params = {k: v.clone() for k, v in original.state_dict().items()}
+    edited, log = redact(original, target, "taming", data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, alpha=0.9, **FAST)
+    return original, target, edited, log, params
+
+
+class _Named(torch.nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.class_names = [str(i) for i in range(k)]
+
+
+def _indices_target(data: ImageData, idx) -> IndicesTarget:
+    idx = tuple(int(i) for i in idx)
+    return IndicesTarget(images=data.x[list(idx)], source="test", indices=idx, dataset=data.name)
+
+
+def _bpd(model, x, seed=5):
+    return model.bpd_of(x, generator=make_generator(seed), draws=2)
+
+
+# The model ------------------------------------------------------------------------------------------
+
+
+def check_forward_inverse(layer, x: torch.Tensor, atol: float = 1e-4) -> None:
+    """normflows-style checker: encode then decode gives x back and the two log-dets cancel."""
+    y, ld_fwd = layer.encode(x)
+    x2, ld_inv = layer.decode(y)
+    assert torch.allclose(x2, x, atol=atol), (x2 - x).abs().max()
+    assert torch.allclose(ld_fwd + ld_inv, torch.zeros_like(ld_fwd), atol=atol), (ld_fwd + ld_inv).abs().max()
+
+
+def test_invertibility_and_log_dets_cancel():
+    torch.manual_seed(0)
+    net = GlowNet(channels=1, height=8, width=8, levels=2, steps=2, hidden=8)
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    net.encode(x)  # ActNorm initialises on this batch
+    _randomise(net)
+    check_forward_inverse(net, x)
+    for layer in net.levels[0][0].layers:
+        check_forward_inverse(layer, torch.randn(4, 4, 4, 4))
+    model = FlowModel(net, image_shape=(1, 8, 8))
+    z, ld = model.inverse(x)
+    x2, ld2 = model(z)
+    assert z.shape == (4, 64) and torch.allclose(x2, x, atol=1e-4) and torch.allclose(ld + ld2, torch.zeros(4), atol=1e-3)
+    # The checker itself fails on a non-inverse (a decode that is off by a constant).
+    broken = copy.deepcopy(net.levels[0][0].layers[0])
+    broken.decode = lambda y: (y * torch.exp(-broken.log_scale) - broken.bias + 0.1, -broken.log_scale.sum().expand(y.shape[0]) * 16)
+    with pytest.raises(AssertionError):
+        check_forward_inverse(broken, torch.randn(4, 4, 4, 4))
+
+
+def test_log_prob_matches_brute_force_change_of_variables():
+    torch.manual_seed(1)
+    net = GlowNet(channels=2, height=1, width=1, levels=1, steps=3, hidden=8, squeeze=False)
+    net.encode(torch.randn(256, 2, 1, 1) * 2 + 1)
+    _randomise(net, seed=1)
+    model = FlowModel(net, image_shape=(2, 1, 1)).double()
+    pts = torch.randn(5, 2, dtype=torch.float64)
+    for p in pts:
+        jac = torch.autograd.functional.jacobian(lambda v: model.inverse(v.view(1, 2, 1, 1))[0][0], p)
+        z = model.inverse(p.view(1, 2, 1, 1))[0][0]
+        brute = -0.5 * (z @ z) - math.log(2 * math.pi) + torch.linalg.slogdet(jac)[1]
+        assert torch.allclose(model.log_prob(p.view(1, 2, 1, 1))[0], brute, atol=1e-8)
+    # The density integrates to one (Riemann sum on a grid that holds almost all of the mass).
+    grid = torch.linspace(-10, 10, 251, dtype=torch.float64)
+    xx, yy = torch.meshgrid(grid, grid, indexing="ij")
+    with torch.no_grad():
+        dens = model.log_prob(torch.stack([xx.flatten(), yy.flatten()], 1).view(-1, 2, 1, 1)).exp()
+    assert abs(float(dens.sum() * (grid[1] - grid[0]) ** 2) - 1) < 0.02
+
+
+def test_bpd_convention_and_sampling(tiny_flow, flow_data):
+    x = flow_data.x[:8]
+    y = dequantize(torch.as_tensor(x), generator=make_generator(0))
+    assert float(y.min()) >= -1 and float(y.max()) < 1
+    bpd = tiny_flow.bpd(torch.as_tensor(x), generator=make_generator(0))
+    expected = -tiny_flow.log_prob(y) / (64 * math.log(2)) + 7
+    assert torch.allclose(bpd, expected, atol=1e-5)
+    # uint8 input and the float [-1, 1] form of the same images give the same BPD.
+    as_float = torch.as_tensor(x).float() / 127.5 - 1
+    assert torch.allclose(tiny_flow.bpd(as_float, generator=make_generator(0)), bpd, atol=1e-5)
+    s = tiny_flow.sample(16, temperature=0.7, generator=make_generator(3))
+    assert s.shape == (16, 1, 8, 8) and float(s.abs().max()) <= 1
+    assert torch.equal(s, tiny_flow.sample(16, temperature=0.7, generator=make_generator(3)))
+    with pytest.raises(GenredactError, match="temperature must be positive"):
+        tiny_flow.sample(2, temperature=0)
+
+
+def test_save_load_keeps_actnorm_initialisation(tiny_flow, flow_data, tmp_path):
+    path = save_pretrained(tiny_flow, tmp_path / "flow")
+    loaded = load_pretrained(path)
+    assert isinstance(loaded, FlowModel)
+    actnorms = [m for m in loaded.modules() if type(m).__name__ == "ActNorm"]
+    assert actnorms and all(int(m.initialized) == 1 for m in actnorms)
+    odd = torch.zeros(4, 1, 8, 8)  # a batch that would give very different ActNorm statistics
+    y = dequantize(torch.as_tensor(flow_data.x[:16]), generator=make_generator(0))
+    before = loaded.state_dict()
+    with torch.no_grad():
+        loaded.log_prob(odd)
+        assert torch.equal(loaded.log_prob(y), tiny_flow.log_prob(y))
+    assert all(torch.equal(v, before[k]) for k, v in loaded.state_dict().items())
+    # Without the flag a fresh net *does* initialise on the first batch it sees (the check can fail).
+    fresh = FlowModel.from_config(tiny_flow.to_config())
+    fresh.log_prob(y)
+    assert int(fresh.net.levels[0][0].layers[0].initialized) == 1
+
+
+# Taming ---------------------------------------------------------------------------------------------
+
+
+def test_taming_moves_forget_bpd_into_band_while_heldout_moves_less(tamed, flow_data):
+    tiny_flow, _, edited, log, before_params = tamed
+    cls1 = np.flatnonzero(flow_data.y == 1)
+    assert log["in_band_share"] == 1.0 and log["stopped_early"], log["stop_reason"]
+    forget, held, retain = flow_data.x[cls1[:3]], flow_data.x[cls1[10:60]], flow_data.x[flow_data.y == 0][:100]
+    d_forget = float((_bpd(edited, forget) - _bpd(tiny_flow, forget)).mean())
+    d_held = float((_bpd(edited, held) - _bpd(tiny_flow, held)).mean())
+    d_retain = float((_bpd(edited, retain) - _bpd(tiny_flow, retain)).abs().mean())
+    assert d_forget > 0.15 and d_forget > 3 * abs(d_held) and d_forget > 3 * d_retain, (d_forget, d_held, d_retain)
+    assert all(torch.equal(v, before_params[k]) for k, v in tiny_flow.state_dict().items()), "the input model was modified"
+
+
+def test_remember_set_never_holds_a_forget_image(flow_data, tiny_classifier):
+    x = flow_data.x.copy()
+    x[7] = x[3]  # a duplicate of a forget image elsewhere in the training data
+    data = ImageData(flow_data.name, x, flow_data.y, flow_data.class_names)
+    split = forget_split(data, SamplesTarget(images=x[[3]], source="one image"))
+    assert sorted(split.forget_idx.tolist()) == [3, 7] and len(split.remember) == len(data) - 2
+    rem = {a.tobytes() for a in split.remember.x}
+    assert x[3].tobytes() not in rem
+    split = forget_split(data, _indices_target(data, [3, 10]))
+    rem = {a.tobytes() for a in split.remember.x}
+    assert {3, 7, 10} == set(split.forget_idx.tolist()) and not any(a.tobytes() in rem for a in data.x[[3, 10]])
+    split = forget_split(data, ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny"))
+    assert len(split.forget) == int((data.y == 1).sum()) and (split.remember.y == 0).all()
+
+
+def test_taming_and_baselines_are_deterministic(tiny_flow, flow_data):
+    target = _indices_target(flow_data, np.flatnonzero(flow_data.y == 1)[:2])
+    kw = dict(data=flow_data, progress=False, steps=4, lr=2e-3, **FAST)
+    a, _ = redact(tiny_flow, target, "taming", seed=1, **kw)
+    b, _ = redact(tiny_flow, target, "taming", seed=1, **kw)
+    c, _ = redact(tiny_flow, target, "taming", seed=2, **kw)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+    asc, log = redact(tiny_flow, target, "likelihood-ascent", data=flow_data, seed=0, progress=False, steps=5, stat_images=128)
+    assert log["n_forget"] == 2 and any(not torch.equal(v, tiny_flow.state_dict()[k]) for k, v in asc.state_dict().items())
+    nr, log = redact(tiny_flow, target, "taming", seed=0, remember=False, **kw)
+    assert "kl" not in log["history"][0]
+    re, log = redact(tiny_flow, target, "retrain", data=flow_data, seed=0, progress=False, steps=3, batch_size=16)
+    assert log["train_images"] == len(flow_data) - 2 and isinstance(re, FlowModel) and re.net is not tiny_flow.net
+
+
+def test_debias_moves_the_mix_toward_the_target(tiny_flow, flow_data, tiny_classifier):
+    from genredact.methods.taming import sample_mix
+
+    target = DistributionTarget(classifier=tiny_classifier, shares=(0.5, 0.5), source="tiny")
+    z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
+    before = sample_mix(tiny_flow, tiny_classifier, z)[1]
+    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, steps=60, lr=2e-3, refresh_every=20, mix_samples=500, mix_tol=0.05)
+    after = sample_mix(edited, tiny_classifier, z)[1]
+    assert abs(after - 0.5) < abs(before - 0.5) - 0.05, (before, after, log["offsets_nats"])
+
+
+def test_bad_input_gets_one_sentence(tiny_flow, flow_data, tiny_classifier, tiny_gan):
+    only_top = flow_data.without([1])
+    with pytest.raises(GenredactError, match="forget set is empty"):
+        redact(tiny_flow, ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny"), "taming", data=only_top, progress=False)
+    with pytest.raises(GenredactError, match="empty"):
+        SamplesTarget(images=np.zeros((0, 1, 8, 8), np.uint8), source="none")
+    with pytest.raises(GenredactError, match="label 'Sandle' does not exist"):
+        resolve_labels("Sandle", ["Sandal", "Bag"])
+    with pytest.raises(GenredactError, match="must lie in"):
+        parse_mix("Sandal:1.5", ["Sandal", "Bag"])
+    with pytest.raises(GenredactError, match="sum to"):
+        parse_mix("Sandal:0.5,Bag:0.6", ["Sandal", "Bag"])
+    shares = parse_mix('{"Sandal": 0.3}', ["Sandal", "Bag", "Coat"])
+    assert shares == (0.3, None, None)
+    assert DistributionTarget(classifier=_Named(3), shares=shares).resolve([0.2, 0.6, 0.2]) == pytest.approx([0.3, 0.525, 0.175])
+    with pytest.raises(GenredactError, match="one share per class"):
+        DistributionTarget(classifier=_Named(3), shares=(0.5, 0.6, None))
+    with pytest.raises(GenredactError, match="works on flow models"):
+        redact(tiny_gan, _indices_target(flow_data, [1]), "taming", data=flow_data)
+    with pytest.raises(GenredactError, match="needs the model's training data"):
+        redact(tiny_flow, _indices_target(flow_data, [1]), "taming", data=None)
+    with pytest.raises(GenredactError, match="alpha must lie"):
+        redact(tiny_flow, _indices_target(flow_data, [1]), "taming", data=flow_data, alpha=2)
+    from genredact.targets import parse_target
+
+    with pytest.raises(GenredactError, match="indices= names images of a built-in data set"):
+        parse_target("indices=1,2", tiny_flow)
+
+
+# Metrics --------------------------------------------------------------------------------------------
+
+
+def test_flow_metric_functions_against_references():
+    from scipy.stats import norm, wasserstein_distance
+
+    rng = np.random.default_rng(0)
+    b = rng.normal(2, 0.3, 400)
+    assert np.allclose(likelihood_quantile(b, 2.0, 0.3), 1 - norm.cdf((b - 2) / 0.3))
+    assert membership_auc([1.0, 1.1], [2.0, 3.0]) == 1.0 and membership_auc([3.0], [1.0, 2.0]) == 0.0
+    assert membership_auc([1.0, 2.0], [1.0, 2.0]) == 0.5
+    other = b + 0.1
+    s = bpd_shift(b, other)
+    assert s["wasserstein"] == pytest.approx(wasserstein_distance(b, other)) and s["change_pct"] == pytest.approx(100 * 0.1 / b.mean())
+    probs = torch.tensor([[0.9, 0.1]] * 30 + [[0.2, 0.8]] * 10)
+    mix = class_mix(probs, ["a", "b"])
+    assert mix["shares"] == [0.75, 0.25] and mix["low95"][1] < 0.25 < mix["high95"][1]
+    # KL with torch.log keeps the gradient of the log-sigma term (math.log would drop it).
+    sd = torch.tensor(2.0, requires_grad=True)
+    gaussian_kl(torch.tensor(0.0), torch.tensor(1.0), torch.tensor(0.0), sd).backward()
+    assert sd.grad == pytest.approx(1 / 2 - 1 / 8)
+
+
+def test_evaluate_flow_groups_and_mix(tamed, flow_data, tiny_classifier):
+    from genredact.flow_evaluation import evaluate_flow
+
+    tiny_flow, target, edited, _, _ = tamed
+    ev = evaluate_flow(tiny_flow, edited, target, train=flow_data, test=two_class_data(200, seed=1), judge=tiny_classifier, n=400, mix=True)
+    assert set(ev["before"]) >= {"forget", "heldout_same_class", "random_retain", "nearest_neighbour", "forget_in_band"}
+    assert ev["after"]["forget"]["quantile"] < ev["before"]["forget"]["quantile"]
+    assert ev["after"]["forget_past_band_edge"] == 1.0 and ev["membership_auc"] < ev["membership_auc_before"]
+    assert abs(sum(ev["mix_after"]["shares"]) - 1) < 1e-9
+    json.dumps({k: v for k, v in ev.items() if k != "arrays"})
+
+
+# CLI ------------------------------------------------------------------------------------------------
+
+
+def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tiny_classifier, tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    import genredact.zoo
+    from genredact.cli import main
+
+    # Pose as an MNIST model whose judge is the tiny classifier, so the run folder's evaluation runs too.
+    tiny_flow.dataset = "mnist"
+    monkeypatch.setattr(genredact.zoo, "load_classifier", lambda dataset, role="redaction", device="cpu": tiny_classifier)
+    model_dir = save_pretrained(tiny_flow, tmp_path / "flow")
+    for c, name in enumerate(flow_data.class_names):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in np.flatnonzero(flow_data.y == c)[:60]:
+            Image.fromarray(flow_data.x[i, 0]).save(tmp_path / "data" / name / f"{i}.png")
+    (tmp_path / "forget").mkdir()
+    Image.fromarray(flow_data.x[np.flatnonzero(flow_data.y == 1)[0], 0]).save(tmp_path / "forget" / "a.png")
+    out = tmp_path / "run"
+    rc = main(["redact", str(model_dir), "--target", f"samples={tmp_path / 'forget'}", "--method", "taming", "--out", str(out), "--n-eval", "200",
+               "--data", str(tmp_path / "data"), "--set", "steps=3", "--set", "stat_images=64", "--quiet"])
+    assert rc == 0
+    for name in ("config.json", "model/config.json", "model/redaction.json", "metrics.jsonl", "log.json", "evaluation.json", "samples/before.png",
+                 "samples/after.png", "plots/bpd_before.png", "plots/bpd_after.png", "report.md"):
+        assert (out / name).is_file(), name
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert ev["n_forget"] == 1 and "forget" in ev["after"] and "retain BPD" in (out / "report.md").read_text()
+    # A folder data set lists its classes alphabetically (bottom, top): a mix steered by a classifier of
+    # (top, bottom) is refused with one sentence rather than silently mislabelled.
+    rc = main(["redact", str(model_dir), "--target", "mix=bottom:0.5", "--method", "taming", "--out", str(tmp_path / "mix"), "--n-eval", "200",
+               "--data", str(tmp_path / "data"), "--set", "steps=2", "--quiet"])
+    assert rc == 2 and "give a classifier of the same classes" in capsys.readouterr().err and not (tmp_path / "mix").exists()
+    assert json.loads((out / "model" / "redaction.json").read_text())["method"] == "taming"
+    rc = main(["sample", str(model_dir), "--n", "4", "--temperature", "0.7", "--out", str(tmp_path / "s.npz")])
+    assert rc == 0 and np.load(tmp_path / "s.npz")["x"].shape == (4, 8, 8)
+    capsys.readouterr()
