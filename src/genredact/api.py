@@ -69,7 +69,7 @@ def redact(
     cls = METHODS.get(name)
     cls.check_pair(model, target)
     cfg = cls.make_config(config)
-    needs_data = getattr(cfg, "real", None) == "data" or name == "retrain" or (name == "redact-samples" and target.kind == "classifier")
+    needs_data = getattr(cfg, "real", None) == "data" or name == "retrain" or (name == "redact-samples" and target.kind == "classifier") or getattr(cls, "needs_data", False)
     ctx = Context(generator=make_generator(seed), data=training_data(model, data) if needs_data else None, device=device, progress=progress)
     # The cost covers the whole method (pools, negatives, training), not only its optimiser loop.
     start = time.perf_counter()

@@ -18,7 +18,7 @@ from genredact.zoo.recipes import GanRecipe, train_gan
 @METHODS.register("retrain")
 class RetrainMethod(RedactionMethod):
     name = "retrain"
-    families = ("gan",)
+    families = ("gan", "inpainter")
     target_kinds = ("classifier", "validity")
     paper = "baseline: retrain from scratch without the target (data deletion)"
     summary = "train from scratch on valid data with the zoo recipe (gold standard, cost yardstick)"
@@ -37,6 +37,10 @@ class RetrainMethod(RedactionMethod):
     def apply(self, model: GanModel, target: Target, config: Config, context: Context) -> MethodResult:
         if context.data is None:
             raise GenredactError("retrain needs the training data, which is not at hand for this model")
+        if getattr(model, "family", "") == "inpainter":  # image-to-image family: zoo/inpainter_recipes.py
+            from genredact.zoo.inpainter_recipes import retrain_inpainter
+
+            return retrain_inpainter(model, target, config, context)
         device = torch.device(context.device)
         valid = valid_part(context.data, target, device)
         recipe = GanRecipe(steps=config.steps, batch_size=config.batch_size, lr=config.lr, seed=config.seed)

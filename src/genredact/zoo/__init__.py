@@ -27,7 +27,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 @dataclass(frozen=True)
 class ZooEntry:
     name: str
-    kind: str  # "gan" | "classifier"
+    kind: str  # "gan" | "classifier" | "inpainter" (a key of TRAINERS)
     dataset: str
     role: str  # "model" | "redaction" | "judge"
     description: str
@@ -43,6 +43,11 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("fashion-judge", "classifier", "fashion-mnist", "judge", "VGG-style evaluation judge for Fashion-MNIST (independent of the redaction classifier; its features define FID/KID/PR)", {"arch": "judge-convnet", "epochs": 6, "seed": 1}),
         ZooEntry("mnist-classifier", "classifier", "mnist", "redaction", "LeNet redaction classifier for MNIST (used by methods)", {"arch": "lenet", "epochs": 2, "seed": 0}),
         ZooEntry("mnist-judge", "classifier", "mnist", "judge", "VGG-style evaluation judge for MNIST (independent of the redaction classifier)", {"arch": "judge-convnet", "epochs": 2, "seed": 1}),
+        # Image-to-image (inpainting and outpainting with one model; see zoo/inpainter_recipes.py).
+        ZooEntry("fashion-inpainter-conv", "inpainter", "fashion-mnist", "model", "convolutional encoder-decoder inpainter/outpainter for Fashion-MNIST", {"arch": "conv", "steps": 3000, "seed": 0}),
+        ZooEntry("fashion-inpainter-mae", "inpainter", "fashion-mnist", "model", "MAE-style transformer inpainter/outpainter (4x4 patches, mask tokens) for Fashion-MNIST", {"arch": "mae", "steps": 3000, "seed": 0}),
+        ZooEntry("mnist-inpainter-conv", "inpainter", "mnist", "model", "convolutional encoder-decoder inpainter/outpainter for MNIST", {"arch": "conv", "steps": 3000, "seed": 0}),
+        ZooEntry("mnist-inpainter-mae", "inpainter", "mnist", "model", "MAE-style transformer inpainter/outpainter (4x4 patches, mask tokens) for MNIST", {"arch": "mae", "steps": 3000, "seed": 0}),
     ]
 }
 
@@ -90,6 +95,7 @@ def load_classifier(dataset: str, *, role: str = "redaction", device: str = "cpu
 TRAINERS: dict[str, str] = {
     "gan": "genredact.zoo.recipes",
     "classifier": "genredact.zoo.recipes",
+    "inpainter": "genredact.zoo.inpainter_recipes",
 }
 
 
@@ -148,6 +154,11 @@ def _card_markdown(card: dict[str, Any]) -> str:
             val = f"{card[key]:.4f}" if key == "test_accuracy" else card[key]
             lines.append(f"| {key} | {val} |")
     lines.append(f"| recipe | `{json.dumps(card['recipe'])}` |")
+    if "test_metrics" in card:  # inpainters: paired output metrics per mask on the whole test set
+        tm = card["test_metrics"]
+        lines += ["", f"Outputs on the {card['dataset']} test set under the evaluation judge (judge accuracy on the ground truth: {tm['ground_truth_acc']:.4f}):", "",
+                  "| mask | FID (judge features, output vs truth) | judge accuracy on outputs | embedding cosine | PSNR in hole (dB) |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {k} | {v['fid']:.3f} | {v['acc']:.4f} | {v['cos']:.4f} | {v['psnr']:.2f} |" for k, v in tm.items() if isinstance(v, dict)]
     licence = {"fashion-mnist": "MIT licence, Zalando Research", "mnist": "MNIST by LeCun, Cortes and Burges, CC BY-SA 3.0"}.get(card["dataset"], "user data")
     lines += ["", f"Python {sys.version.split()[0]}. Data: {card['dataset']} ({licence}). Weights: safetensors, loadable with `genredact.load_model('{card['name']}')`.", ""]
     return "\n".join(lines)
