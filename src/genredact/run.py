@@ -60,6 +60,11 @@ def run_redaction(
     clf = api.resolve_model(classifier, device) if classifier else None
     target = parse_target(target_spec, model, classifier=clf, classifier_source=classifier)
     method = method or DEFAULT_METHOD.get(getattr(model, "family", ""), "")
+    if getattr(model, "family", "") == "inpainter":  # image-to-image family: its own metrics and grids (run_i2i.py)
+        from genredact.run_i2i import run_inpainter_redaction
+
+        return run_inpainter_redaction(model, str(model_ref), model_path, target, target_spec, out=out, method=method, config=config or {}, seed=seed,
+                                       n_eval=n_eval, device=device, progress=progress, evaluate_models=evaluate_models, data=data, echo=echo)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
