@@ -99,7 +99,7 @@ class EncoderUnlearnMethod(RedactionMethod):
 
     @dataclass(frozen=True)
     class Config:
-        steps: int = 200
+        steps: int = 150
         batch_size: int = 64
         lr: float = 1e-3
         weight_decay: float = 0.0
