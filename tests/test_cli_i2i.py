@@ -41,3 +41,21 @@ def test_redact_inpainter_bad_label_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "label '12' does not exist" in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_shipped_inpainters_load_and_carry_their_quality():
+    from genredact.zoo import TRAINERS, WEIGHTS_DIR, ZOO, load_model
+
+    entries = [e for e in ZOO.values() if e.kind == "inpainter"]
+    assert {e.recipe["arch"] for e in entries} == {"conv", "mae"} and {e.dataset for e in entries} == {"fashion-mnist", "mnist"}
+    assert TRAINERS["inpainter"] == "genredact.zoo.inpainter_recipes"
+    shipped = [e for e in entries if (WEIGHTS_DIR / e.name / "model.safetensors").is_file()]
+    assert shipped, "no inpainter weights are shipped"
+    for e in shipped:
+        model = load_model(e.name)
+        assert model.family == "inpainter" and model.dataset == e.dataset
+        assert model(torch.zeros(2, 1, 28, 28), kind="outpaint", size=0.18).shape == (2, 1, 28, 28)
+        card = json.loads((WEIGHTS_DIR / e.name / "card.json").read_text())
+        centre = card["test_metrics"]["center-0.71"]
+        assert centre["acc"] > 0.3 and centre["psnr"] > 9, (e.name, centre)
+        assert (WEIGHTS_DIR / e.name / "model.safetensors").stat().st_size < 5 * 2**20
