@@ -143,6 +143,9 @@ def test_proxy_retain_folder_and_retrain(inpainter, tiny_classifier, tiny_data, 
         Image.fromarray(255 - img[0]).save(tmp_path / "proxy" / "any" / f"{i}.png")
     _, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, retain=f"proxy:{tmp_path / 'proxy'}", **FAST)
     assert log["retain_images"] == 20 and log["retain_source"].startswith("proxy")
+    flat = tmp_path / "proxy" / "any"  # a flat folder of images works too
+    _, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, retain=f"proxy:{flat}", steps=2, batch_size=8)
+    assert log["retain_images"] == 20
     new, rlog = redact(inpainter, _target(tiny_classifier), "retrain", data=tiny_data, seed=0, progress=False, steps=5, batch_size=16)
     assert rlog["train_images"] == int((tiny_data.y == 0).sum()) and new.encoder is not inpainter.encoder
 

@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genredact.data import DATASETS, ImageData, load_dataset, to_float
+from genredact.data import DATASETS, ImageData, load_dataset, load_image_folder, to_float
+from genredact.data.datasets import IMAGE_SUFFIXES
 from genredact.engine import Loop
 from genredact.errors import GenredactError
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
@@ -62,7 +65,12 @@ def load_retain(spec: str, data: ImageData, labels: tuple[int, ...], shape: tupl
     kind, sep, source = spec.partition(":")
     if kind != "proxy" or not sep or not source:
         raise GenredactError(f"retain must be 'real', 'proxy:DATASET' ({', '.join(DATASETS)}) or 'proxy:FOLDER', not {spec!r}")
-    proxy = load_dataset(source, "train")
+    folder = Path(source)
+    if source not in DATASETS and folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+        x = load_image_folder(folder, shape=tuple(shape))  # a flat folder of images
+        proxy = ImageData(folder.name, x, np.zeros(len(x), np.int64), ("proxy",))
+    else:
+        proxy = load_dataset(source, "train")
     if tuple(proxy.x.shape[1:]) != tuple(shape):
         raise GenredactError(f"the proxy retain images from {source} have shape {tuple(proxy.x.shape[1:])} but the model takes {tuple(shape)}; resize them first")
     return proxy, f"proxy ({proxy.name}, {len(proxy)} images)"
