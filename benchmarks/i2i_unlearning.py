@@ -203,10 +203,12 @@ def table(records: list[dict], checks: bool = True) -> str:
         head, sep = head + " check |", sep + ":---:|"
     lines = [head, sep]
     order = {"pretrained": 0, "retrain": 1, **{m: 2 + i for i, m in enumerate(METHODS)}}
-    for r in sorted(records, key=lambda r: (r["dataset"], r["network"], r["forget"], r["mask"], r["retain"] != "-", r["retain"], order.get(r["method"], 99))):
+    group = {"pretrained": 0, "retrain": 1}
+    for r in sorted(records, key=lambda r: (r["dataset"], r["network"], r["forget"], r["mask"], group.get(r["method"], 2 if r["retain"] == "real" else 3), order.get(r["method"], 99))):
         ratio = r["wall_s"] / r["retrain_wall_s"] if r["retrain_wall_s"] else 0.0
+        alpha = f" (α={r['options']['alpha']:g}, {r['options']['steps']} steps)" if "alpha" in r.get("options", {}) else ""
         line = (
-            f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']} | {r['retain']} | {r['forget_acc']:.3f} | "
+            f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']}{alpha} | {r['retain']} | {r['forget_acc']:.3f} | "
             f"{r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | {r['forget_cos']:.3f} | "
             f"{r['retain_acc']:.3f} ({100 * (r['retain_acc'] - r['base_retain_acc']):+.1f}) | {r['retain_fid']:.2f} ({100 * (r['retain_fid'] / max(r['base_retain_fid'], 1e-9) - 1):+.0f}%) | "
             f"{r['retain_cos']:.3f} | {r['wall_s']:.1f} | {r['retrain_wall_s']:.1f} | {100 * ratio:.1f}% |"
