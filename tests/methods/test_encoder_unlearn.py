@@ -159,11 +159,16 @@ def test_i2i_metrics_separate_forget_and_retain(inpainter, tiny_classifier, tiny
     assert res["center-0.5"]["forget"]["n"] == int((tiny_data.y == 1).sum())
 
 
-def test_bad_input_is_one_sentence(inpainter, tiny_classifier, tiny_data):
+def test_bad_input_is_one_sentence(tiny_classifier, tiny_data, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "small" / "a").mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "small" / "a" / "0.png")
+    inpainter = build_inpainter("tiny-conv", image_shape=(1, 8, 8), dataset="two-class", class_names=list(tiny_data.class_names))
     t = _target(tiny_classifier)
     cases = [
         (dict(data=tiny_data.without([1])), "forget set is empty"),
-        (dict(data=tiny_data, retain="proxy:mnist"), "have shape"),
+        (dict(data=tiny_data, retain=f"proxy:{tmp_path / 'small'}"), "have shape"),
         (dict(data=tiny_data, retain="elsewhere"), "retain must be"),
         (dict(data=tiny_data, mask="circle"), "unknown mask kind"),
         (dict(data=tiny_data, mask="center", mask_size=2.0), "must lie in"),
