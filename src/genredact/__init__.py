@@ -5,7 +5,7 @@ Public API (imported lazily so `genredact --help` stays quick):
     redact(model, target, method=None, **config) -> (edited_model, log)
     evaluate(model, ...) -> metrics dict
     load_model(name_or_folder), save_pretrained(model, folder)
-    GanModel, ClassifierTarget, SamplesTarget, ValidityTarget, LabelTarget
+    GanModel, InpainterModel, ClassifierTarget, SamplesTarget, ValidityTarget, LabelTarget
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ _LAZY = {
     "GanModel": "genredact.models",
     "FlowModel": "genredact.models",
     "ClassifierModel": "genredact.models",
+    "InpainterModel": "genredact.models",
     "NETS": "genredact.models",
     "ClassifierTarget": "genredact.targets",
     "SamplesTarget": "genredact.targets",

@@ -69,6 +69,11 @@ def run_redaction(
 
         return run_flow_redaction(model, model_ref, model_path, target, target_spec, out=out, method=method, config=config or {}, seed=seed, n_eval=n_eval,
                                   eval_seed=eval_seed, device=device, progress=progress, evaluate_models=evaluate_models, classifier=classifier, data=data, echo=echo)
+    if getattr(model, "family", "") == "inpainter":  # image-to-image family: its own metrics and grids (run_i2i.py)
+        from genredact.run_i2i import run_inpainter_redaction
+
+        return run_inpainter_redaction(model, str(model_ref), model_path, target, target_spec, out=out, method=method, config=config or {}, seed=seed,
+                                       n_eval=n_eval, device=device, progress=progress, evaluate_models=evaluate_models, data=data, echo=echo)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:

@@ -12,7 +12,9 @@ from genredact.methods import adapt_then_unlearn  # noqa: F401,E402
 from genredact.methods import extrapolate  # noqa: F401,E402
 from genredact.methods import taming  # noqa: F401,E402
 from genredact.methods import likelihood_ascent  # noqa: F401,E402
+from genredact.methods import encoder_unlearn  # noqa: F401,E402
+from genredact.methods import i2i_baselines  # noqa: F401,E402
 
-DEFAULT_METHOD = {"gan": "redact-classifier", "flow": "taming"}
+DEFAULT_METHOD = {"gan": "redact-classifier", "flow": "taming", "inpainter": "encoder-unlearn"}
 
 __all__ = ["METHODS", "Context", "MethodResult", "RedactionMethod", "DEFAULT_METHOD"]

@@ -19,7 +19,7 @@ from genredact.zoo.recipes import GanRecipe, train_gan
 @METHODS.register("retrain")
 class RetrainMethod(RedactionMethod):
     name = "retrain"
-    families = ("gan", "flow")
+    families = ("gan", "flow", "inpainter")
     target_kinds = ("classifier", "validity", "samples")
     paper = "baseline: retrain from scratch without the target (data deletion)"
     summary = "train from scratch on valid data with the zoo recipe (gold standard, cost yardstick)"
@@ -40,6 +40,10 @@ class RetrainMethod(RedactionMethod):
     def apply(self, model: GanModel, target: Target, config: Config, context: Context) -> MethodResult:
         if context.data is None:
             raise GenredactError("retrain needs the training data, which is not at hand for this model")
+        if getattr(model, "family", "") == "inpainter":  # image-to-image family: zoo/inpainter_recipes.py
+            from genredact.zoo.inpainter_recipes import retrain_inpainter
+
+            return retrain_inpainter(model, target, config, context)
         if getattr(model, "family", "") == "flow":
             return _retrain_flow(model, target, config, context)
         if target.kind == "samples":

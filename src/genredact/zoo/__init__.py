@@ -27,7 +27,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 @dataclass(frozen=True)
 class ZooEntry:
     name: str
-    kind: str  # "gan" | "classifier" | "flow"
+    kind: str  # a key of TRAINERS: "gan" | "classifier" | "flow" | "inpainter"
     dataset: str
     role: str  # "model" | "redaction" | "judge"
     description: str
@@ -45,6 +45,11 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("mnist-judge", "classifier", "mnist", "judge", "VGG-style evaluation judge for MNIST (independent of the redaction classifier)", {"arch": "judge-convnet", "epochs": 2, "seed": 1}),
         ZooEntry("fashion-flow", "flow", "fashion-mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 Fashion-MNIST classes", {"steps": 3000, "seed": 0}),
         ZooEntry("mnist-flow", "flow", "mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 MNIST digits", {"steps": 3000, "seed": 0}),
+        # Image-to-image (inpainting and outpainting with one model; see zoo/inpainter_recipes.py).
+        ZooEntry("fashion-inpainter-conv", "inpainter", "fashion-mnist", "model", "convolutional encoder-decoder inpainter/outpainter for Fashion-MNIST", {"arch": "conv", "steps": 3000, "seed": 0}),
+        ZooEntry("fashion-inpainter-mae", "inpainter", "fashion-mnist", "model", "MAE-style transformer inpainter/outpainter (4x4 patches, mask tokens) for Fashion-MNIST", {"arch": "mae", "steps": 3000, "seed": 0}),
+        ZooEntry("mnist-inpainter-conv", "inpainter", "mnist", "model", "convolutional encoder-decoder inpainter/outpainter for MNIST", {"arch": "conv", "steps": 3000, "seed": 0}),
+        ZooEntry("mnist-inpainter-mae", "inpainter", "mnist", "model", "MAE-style transformer inpainter/outpainter (4x4 patches, mask tokens) for MNIST", {"arch": "mae", "steps": 3000, "seed": 0}),
     ]
 }
 
@@ -93,6 +98,7 @@ TRAINERS: dict[str, str] = {
     "gan": "genredact.zoo.recipes",
     "classifier": "genredact.zoo.recipes",
     "flow": "genredact.zoo.flow_recipes",
+    "inpainter": "genredact.zoo.inpainter_recipes",
 }
 
 
@@ -151,6 +157,11 @@ def _card_markdown(card: dict[str, Any]) -> str:
             val = f"{card[key]:.4f}" if key == "test_accuracy" else card[key]
             lines.append(f"| {key} | {val} |")
     lines.append(f"| recipe | `{json.dumps(card['recipe'])}` |")
+    if "test_metrics" in card:  # inpainters: paired output metrics per mask on the whole test set
+        tm = card["test_metrics"]
+        lines += ["", f"Outputs on the {card['dataset']} test set under the evaluation judge (judge accuracy on the ground truth: {tm['ground_truth_acc']:.4f}):", "",
+                  "| mask | FID (judge features, output vs truth) | judge accuracy on outputs | embedding cosine | PSNR in hole (dB) |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {k} | {v['fid']:.3f} | {v['acc']:.4f} | {v['cos']:.4f} | {v['psnr']:.2f} |" for k, v in tm.items() if isinstance(v, dict)]
     licence = {"fashion-mnist": "MIT licence, Zalando Research", "mnist": "MNIST by LeCun, Cortes and Burges, CC BY-SA 3.0"}.get(card["dataset"], "user data")
     lines += ["", f"Python {sys.version.split()[0]}. Data: {card['dataset']} ({licence}). Weights: safetensors, loadable with `genredact.load_model('{card['name']}')`.", ""]
     return "\n".join(lines)

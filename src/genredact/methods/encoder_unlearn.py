@@ -1,0 +1,195 @@
+"""`encoder-unlearn`: machine unlearning for image-to-image models by editing the encoder only.
+
+Paper: Li, Hsu, Chen, Marculescu, *Machine Unlearning for Image-to-Image Generative Models*, ICLR 2024
+(reference code: jpmorganchase/i2i-generator-unlearning, the MAGE fork's `engine_unlearn.py`).
+
+With E0 the frozen original encoder (teacher), E the encoder being trained (student), T the mask
+operator and the decoder frozen:
+
+    L = E_{x_r in D_R} ||E(T(x_r)) - E0(T(x_r))||^2  +  alpha * E_{x_f in D_F, n} ||E(T(x_f)) - E0(T(n))||^2
+
+- n is a Gaussian noise image with the scalar mean and std of the forget images in the batch,
+  clamped to the image range (the reference code's `clamp(N(mean, std))`);
+- teacher and student see the same mask for each image (one T per image per step), and the noise
+  image of forget image i is masked with forget image i's mask;
+- each batch holds as many forget as retain images (balanced), so alpha means what it says;
+- only encoder parameters are given to the optimiser, so nothing (not even weight decay) can move
+  the decoder; the input model is deep-copied and never modified;
+- D_R is the real retain data (the model's data set without the forget labels) or a proxy set
+  (`retain=proxy:mnist`, `retain=proxy:fashion-mnist`, `retain=proxy:DIR`): unrelated images that
+  stand in when the retain data is gone.
+
+The baselines of the paper (`max-loss`, `noisy-label`, `retain-label`, `random-encoder`, in
+`methods/i2i_baselines.py`) subclass this method and change only the forget term (`forget_term`).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genredact.data import DATASETS, ImageData, load_dataset, load_image_folder, to_float
+from genredact.data.datasets import IMAGE_SUFFIXES
+from genredact.engine import Loop
+from genredact.errors import GenredactError
+from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
+from genredact.models.inpainter import InpainterModel, check_mask
+from genredact.targets import Target
+
+
+@dataclass
+class Batch:
+    """One balanced step: forget and retain halves, their (shared) masks and the teacher's targets."""
+
+    x_f: torch.Tensor  # (B/2, C, H, W) forget images
+    xm_f: torch.Tensor  # masked forget images
+    m_f: torch.Tensor  # (B/2, 1, H, W) their masks
+    noise_m: torch.Tensor  # noise images with matched statistics, masked with m_f
+    h_f: torch.Tensor  # student encodings of the masked forget images
+    guide_r: torch.Tensor  # teacher encodings of the masked retain images
+    rng: torch.Generator
+
+
+def load_retain(spec: str, data: ImageData, labels: tuple[int, ...], shape: tuple[int, ...]) -> tuple[ImageData, str]:
+    """`real` -> data without the forget labels; `proxy:NAME|DIR` -> another data set (all of it)."""
+    if spec == "real":
+        retain = data.without(labels)
+        if len(retain) == 0:
+            raise GenredactError("no retain images are left once the forget labels are removed; use retain=proxy:mnist (or another data set or folder)")
+        return retain, f"real ({data.name} without labels {list(labels)})"
+    kind, sep, source = spec.partition(":")
+    if kind != "proxy" or not sep or not source:
+        raise GenredactError(f"retain must be 'real', 'proxy:DATASET' ({', '.join(DATASETS)}) or 'proxy:FOLDER', not {spec!r}")
+    folder = Path(source)
+    if source not in DATASETS and folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+        x = load_image_folder(folder, shape=tuple(shape))  # a flat folder of images
+        proxy = ImageData(folder.name, x, np.zeros(len(x), np.int64), ("proxy",))
+    else:
+        proxy = load_dataset(source, "train")
+    if tuple(proxy.x.shape[1:]) != tuple(shape):
+        raise GenredactError(f"the proxy retain images from {source} have shape {tuple(proxy.x.shape[1:])} but the model takes {tuple(shape)}; resize them first")
+    return proxy, f"proxy ({proxy.name}, {len(proxy)} images)"
+
+
+def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(a, b)
+
+
+def hole_mse(out: torch.Tensor, goal: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the hole pixels only."""
+    return ((out - goal) * mask).pow(2).sum() / (mask.sum() * out.shape[1]).clamp_min(1.0)
+
+
+@METHODS.register("encoder-unlearn")
+class EncoderUnlearnMethod(RedactionMethod):
+    """Config:
+        steps: optimiser steps.
+        batch_size: images per step, half forget and half retain.
+        lr: AdamW learning rate (betas 0.9/0.95, as the reference code).
+        weight_decay: AdamW weight decay on encoder weights (the decoder is never in the optimiser).
+        alpha: weight of the forget term (the paper's forget_alpha; retain weight is 1).
+        retain: 'real', 'proxy:mnist', 'proxy:fashion-mnist' or 'proxy:FOLDER'.
+        mask / mask_size: the mask drawn for each image ('random' covers centre boxes and borders).
+        grad_clip: gradient-norm clip (the reference code clips at 3.0).
+    """
+
+    name: ClassVar[str] = "encoder-unlearn"
+    families = ("inpainter",)
+    target_kinds = ("classifier",)
+    needs_data: ClassVar[bool] = True
+    paper = "Li et al., Machine Unlearning for Image-to-Image Generative Models (ICLR 2024)"
+    summary = "train the encoder only: retain encodings stay the teacher's, forget encodings go to the teacher's encoding of noise"
+
+    @dataclass(frozen=True)
+    class Config:
+        steps: int = 150
+        batch_size: int = 64
+        lr: float = 1e-3
+        weight_decay: float = 0.0
+        alpha: float = 0.25
+        retain: str = "real"
+        mask: str = "random"
+        mask_size: float = 0.5
+        grad_clip: float = 3.0
+
+        def check(self) -> None:
+            if self.steps < 1 or self.lr <= 0 or self.weight_decay < 0 or self.grad_clip <= 0:
+                raise GenredactError("steps, lr and grad_clip must be positive and weight_decay non-negative")
+            if self.batch_size < 2 or self.batch_size % 2:
+                raise GenredactError(f"batch_size must be an even number >= 2 (half forget, half retain), not {self.batch_size}")
+            if self.alpha < 0:
+                raise GenredactError(f"alpha must be >= 0, not {self.alpha}")
+            check_mask(self.mask, self.mask_size)
+
+    # The one line each baseline changes. ------------------------------------------------------
+
+    def forget_term(self, student: InpainterModel, teacher: InpainterModel, b: Batch) -> torch.Tensor:
+        """||E(T(x_f)) - E0(T(n))||^2: forget encodings go to the teacher's encoding of noise."""
+        with torch.no_grad():
+            mis_guide = teacher.encode(b.noise_m, b.m_f)
+        return mse(b.h_f, mis_guide)
+
+    # ------------------------------------------------------------------------------------------
+
+    def apply(self, model: InpainterModel, target: Target, config: Config, context: Context) -> MethodResult:
+        if context.data is None:
+            raise GenredactError(f"{self.name} needs the forget images: pass data=... (the model's training data, e.g. data='auto' or an ImageData)")
+        labels = tuple(target.labels or ())
+        data = context.data
+        if model.class_names and len(model.class_names) != len(data.class_names):
+            raise GenredactError(f"the data set {data.name} has {len(data.class_names)} classes but the model was trained on {len(model.class_names)}; pass the model's own data set")
+        forget = data.only(labels)
+        if len(forget) == 0:
+            raise GenredactError(f"the data set {data.name} holds no image with the label(s) {list(labels)}, so the forget set is empty; pick labels the data set has")
+        retain, retain_desc = load_retain(config.retain, data, labels, model.image_shape)
+
+        device = torch.device(context.device)
+        teacher = copy.deepcopy(model).to(device).eval().requires_grad_(False)
+        student = copy.deepcopy(model).to(device).eval()
+        student.decoder.requires_grad_(False)
+        student.encoder.requires_grad_(True)
+        params = [p for p in student.encoder.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps, pct_start=0.1)
+        xf_all, xr_all = to_float(forget.x), to_float(retain.x)
+        rng = context.generator
+        half = config.batch_size // 2
+        loop = Loop(steps=config.steps, desc=self.name, progress=context.progress, device=device)
+
+        def step(i: int) -> dict[str, float]:
+            # Balanced batch: as many forget as retain images, drawn with replacement.
+            x_f = xf_all[torch.randint(0, len(xf_all), (half,), generator=rng)].to(device)
+            x_r = xr_all[torch.randint(0, len(xr_all), (half,), generator=rng)].to(device)
+            # One mask per image, shared by student and teacher.
+            xm, m = student.mask(torch.cat([x_f, x_r]), kind=config.mask, size=config.mask_size, generator=rng)
+            xm_f, xm_r, m_f, m_r = xm[:half], xm[half:], m[:half], m[half:]
+            # Noise with the forget batch's scalar mean and std, masked like its forget image.
+            mean, std = x_f.mean(), x_f.std()
+            noise = (torch.randn(x_f.shape, generator=rng).to(device) * std + mean).clamp(-1, 1)
+            with torch.no_grad():
+                guide_r = teacher.encode(xm_r, m_r)
+            h = student.encode(xm, m)
+            h_f, h_r = h[:half], h[half:]
+            b = Batch(x_f=x_f, xm_f=xm_f, m_f=m_f, noise_m=noise * (1 - m_f), h_f=h_f, guide_r=guide_r, rng=rng)
+            retain_term = mse(h_r, guide_r)
+            forget_term = self.forget_term(student, teacher, b)
+            loss = retain_term + config.alpha * forget_term
+            opt.zero_grad(set_to_none=True)
+            loop.backward(loss)
+            torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            opt.step()
+            sched.step()
+            return {"loss": loss.item(), "retain": retain_term.item(), "forget": forget_term.item()}
+
+        result = loop.run(step, modules={"encoder": student.encoder})
+        student.requires_grad_(True).eval()
+        log: dict[str, Any] = {
+            "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
+            "forget_images": len(forget), "retain_images": len(retain), "retain_source": retain_desc,
+        }
+        return MethodResult(student, log)

@@ -1,0 +1,193 @@
+"""The image-to-image family and encoder unlearning on tiny inpainters (8x8 two-class data)."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from genredact.api import redact
+from genredact.checkpoint import load_pretrained, save_pretrained
+from genredact.data import ImageData, to_float
+from genredact.errors import GenredactError
+from genredact.methods.encoder_unlearn import EncoderUnlearnMethod
+from genredact.metrics.i2i import evaluate_i2i, psnr_in_hole
+from genredact.models import build_inpainter
+from genredact.models.inpainter import make_mask
+from genredact.targets import ClassifierTarget
+from genredact.zoo.inpainter_recipes import InpainterRecipe, train_inpainter
+
+FAST = {"steps": 30, "batch_size": 16, "lr": 3e-3}
+BASELINES = ("max-loss", "noisy-label", "retain-label", "random-encoder")
+
+
+@pytest.fixture(scope="module", params=["tiny-conv", "tiny-mae"])
+def tiny_inpainter_trained(request, tiny_data):
+    model, _ = train_inpainter(tiny_data, InpainterRecipe(arch=request.param, steps=60, batch_size=32, lr=1e-2), progress=False)
+    return model
+
+
+@pytest.fixture
+def inpainter(tiny_inpainter_trained):
+    return copy.deepcopy(tiny_inpainter_trained)
+
+
+def _target(clf):
+    return ClassifierTarget(classifier=clf, target_labels=(1,), source="tiny")
+
+
+def _state(m):
+    return {k: v.clone() for k, v in m.state_dict().items()}
+
+
+def test_masks_centre_outpaint_random():
+    c = make_mask(2, 8, 8, kind="center", size=0.5)
+    assert c.shape == (2, 1, 8, 8) and c.sum().item() == 2 * 16 and c[0, 0, 2:6, 2:6].all()
+    o = make_mask(1, 8, 8, kind="outpaint", size=0.25)
+    assert o.sum().item() == 64 - 16 and o[0, 0, 2:6, 2:6].sum().item() == 0
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    r1, r2 = make_mask(32, 8, 8, kind="random", size=0.5, generator=g1), make_mask(32, 8, 8, kind="random", size=0.5, generator=g2)
+    assert torch.equal(r1, r2) and len({tuple(m.flatten().tolist()) for m in r1}) > 2
+    for kind, size, msg in (("circle", 0.5, "unknown mask kind"), ("center", 1.5, "must lie in"), ("outpaint", 0.5, "must lie in")):
+        with pytest.raises(GenredactError, match=msg):
+            make_mask(1, 8, 8, kind=kind, size=size)
+
+
+def test_adapter_round_trip_and_composite(inpainter, tiny_data, tmp_path):
+    x = to_float(tiny_data.x[:4])
+    out = inpainter(x, kind="center", size=0.5)
+    _, m = inpainter.mask(x, kind="center", size=0.5)
+    assert out.shape == x.shape and torch.equal(out * (1 - m), x * (1 - m))  # known pixels are copied
+    save_pretrained(inpainter, tmp_path / "m")
+    back = load_pretrained(tmp_path / "m")
+    assert torch.equal(back(x), inpainter.eval()(x))
+    with pytest.raises(GenredactError, match="draws no samples"):
+        inpainter.sample(2)
+    with pytest.raises(GenredactError, match="takes images of shape"):
+        inpainter(torch.zeros(1, 1, 6, 6))
+
+
+def test_base_inpainter_beats_mean_fill(inpainter, tiny_data):
+    x = to_float(tiny_data.x[:200])
+    xm, m = inpainter.mask(x, kind="center", size=0.5)
+    with torch.no_grad():
+        ours = psnr_in_hole(inpainter.inpaint(xm, m), x, m).mean()
+    assert ours > psnr_in_hole(xm, x, m).mean() + 3  # better than filling the hole with grey
+
+
+def test_encoder_unlearn_freezes_decoder_and_input(inpainter, tiny_classifier, tiny_data):
+    before = _state(inpainter)
+    edited, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, **FAST)
+    for k, v in inpainter.state_dict().items():
+        assert torch.equal(v, before[k]), f"the input model's {k} changed"
+    for k, v in edited.decoder.state_dict().items():
+        assert torch.equal(v, before[f"decoder.{k}"]), f"decoder {k} changed"
+    assert any(not torch.equal(v, before[f"encoder.{k}"]) for k, v in edited.encoder.state_dict().items())
+    assert log["steps"] == FAST["steps"] and log["forget_images"] == int((tiny_data.y == 1).sum())
+    assert log["retain_images"] == int((tiny_data.y == 0).sum())
+
+
+def test_forget_term_falls_retain_term_stays_small(inpainter, tiny_classifier, tiny_data):
+    _, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, **{**FAST, "steps": 60, "lr": 1e-2, "alpha": 1.0})
+    hist = log["history"]
+    first, last = hist[0], hist[-1]
+    assert last["forget"] < 0.7 * first["forget"], (first, last)
+    assert max(h["retain"] for h in hist) < 0.5 * first["forget"]
+
+
+def test_teacher_and_student_share_masks_and_teacher_is_frozen(inpainter, tiny_classifier, tiny_data, monkeypatch):
+    """Record every mask the encoders see; the retain half of the student's batch must be exactly the
+    masks the teacher saw for the same images, and the noise image gets its forget image's mask."""
+    calls = []
+    orig = type(inpainter).encode
+
+    def spy(self, xm, m):
+        calls.append((self.encoder.training, any(p.requires_grad for p in self.encoder.parameters()), xm.detach().clone(), m.detach().clone()))
+        return orig(self, xm, m)
+
+    monkeypatch.setattr(type(inpainter), "encode", spy)
+    redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, steps=2, batch_size=8)
+    assert len(calls) == 6  # per step: teacher(retain), student(forget+retain), teacher(noise)
+    for s in range(2):
+        t_r, st, t_n = calls[3 * s], calls[3 * s + 1], calls[3 * s + 2]
+        assert not t_r[1] and not t_n[1] and st[1]  # teacher has no trainable parameter
+        assert torch.equal(st[3][4:], t_r[3]) and torch.equal(st[2][4:], t_r[2])
+        assert torch.equal(st[3][:4], t_n[3])
+        assert torch.equal(t_n[2] * t_n[3], torch.zeros_like(t_n[2]))  # the noise image is masked too
+
+
+def test_same_seed_same_weights(inpainter, tiny_classifier, tiny_data):
+    a, _ = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=3, progress=False, **FAST)
+    b, _ = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=3, progress=False, **FAST)
+    c, _ = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=4, progress=False, **FAST)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+
+
+@pytest.mark.parametrize("method", BASELINES)
+def test_each_baseline_edits_only_the_encoder(method, inpainter, tiny_classifier, tiny_data):
+    before = _state(inpainter)
+    edited, log = redact(inpainter, _target(tiny_classifier), method, data=tiny_data, seed=0, progress=False, **FAST)
+    assert all(torch.equal(v, before[f"decoder.{k}"]) for k, v in edited.decoder.state_dict().items())
+    assert any(not torch.equal(v, before[f"encoder.{k}"]) for k, v in edited.encoder.state_dict().items())
+    assert log["steps"] == FAST["steps"] and np.isfinite(log["history"][-1]["loss"])
+
+
+def test_proxy_retain_folder_and_retrain(inpainter, tiny_classifier, tiny_data, tmp_path):
+    from PIL import Image
+
+    for i, img in enumerate(tiny_data.x[:20]):
+        (tmp_path / "proxy" / "any").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(255 - img[0]).save(tmp_path / "proxy" / "any" / f"{i}.png")
+    _, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, retain=f"proxy:{tmp_path / 'proxy'}", **FAST)
+    assert log["retain_images"] == 20 and log["retain_source"].startswith("proxy")
+    flat = tmp_path / "proxy" / "any"  # a flat folder of images works too
+    _, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, retain=f"proxy:{flat}", steps=2, batch_size=8)
+    assert log["retain_images"] == 20
+    new, rlog = redact(inpainter, _target(tiny_classifier), "retrain", data=tiny_data, seed=0, progress=False, steps=5, batch_size=16)
+    assert rlog["train_images"] == int((tiny_data.y == 0).sum()) and new.encoder is not inpainter.encoder
+
+
+def test_i2i_metrics_separate_forget_and_retain(inpainter, tiny_classifier, tiny_data):
+    res = evaluate_i2i(inpainter, tiny_data, (1,), tiny_classifier, masks=(("center", 0.5), ("outpaint", 0.25)))
+    assert set(res) == {"center-0.5", "outpaint-0.25"}
+    for split in ("forget", "retain"):
+        r = res["center-0.5"][split]
+        assert set(r) == {"n", "fid", "acc", "cos", "psnr"} and 0 <= r["acc"] <= 1 and r["fid"] >= 0
+    assert res["center-0.5"]["forget"]["n"] == int((tiny_data.y == 1).sum())
+
+
+def test_bad_input_is_one_sentence(tiny_classifier, tiny_data, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "small" / "a").mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "small" / "a" / "0.png")
+    inpainter = build_inpainter("tiny-conv", image_shape=(1, 8, 8), dataset="two-class", class_names=list(tiny_data.class_names))
+    t = _target(tiny_classifier)
+    cases = [
+        (dict(data=tiny_data.without([1])), "forget set is empty"),
+        (dict(data=tiny_data, retain=f"proxy:{tmp_path / 'small'}"), "have shape"),
+        (dict(data=tiny_data, retain="elsewhere"), "retain must be"),
+        (dict(data=tiny_data, mask="circle"), "unknown mask kind"),
+        (dict(data=tiny_data, mask="center", mask_size=2.0), "must lie in"),
+        (dict(data=tiny_data, batch_size=7), "even number"),
+        (dict(data=tiny_data.only([1])), "no retain images"),
+        (dict(data=None), "needs the forget images"),
+    ]
+    for kwargs, msg in cases:
+        with pytest.raises(GenredactError, match=msg) as err:
+            redact(inpainter, t, "encoder-unlearn", seed=0, progress=False, steps=1, **kwargs)
+        assert "\n" not in str(err.value)
+    with pytest.raises(GenredactError, match="label 7 does not exist"):
+        ClassifierTarget(classifier=tiny_classifier, target_labels=(7,))
+    with pytest.raises(GenredactError, match="works on inpainter models"):
+        EncoderUnlearnMethod.check_pair(torch.nn.Linear(1, 1), t)
+
+
+def test_build_inpainter_rejects_unknown_arch():
+    with pytest.raises(GenredactError, match="unknown inpainter network"):
+        build_inpainter("unet", image_shape=(1, 8, 8))
+    m = build_inpainter("tiny-conv", image_shape=(1, 8, 8))
+    assert isinstance(ImageData, type) and m.family == "inpainter"
