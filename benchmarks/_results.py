@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
+
+import torch
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -31,3 +34,10 @@ def write_records(path: Path, benchmark: str, records: list[dict]) -> None:
 
 def load_records(path: Path) -> list[dict]:
     return json.loads(path.read_text())["records"] if path.is_file() else []
+
+
+def device_name(device: str) -> str:
+    """The device a benchmark ran on, as recorded in every result."""
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"

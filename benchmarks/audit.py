@@ -24,8 +24,8 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, load_records, replace_block, write_records  # noqa: E402
-from gan_redaction import MODELS, device_name  # noqa: E402
+from _results import HERE, device_name, load_records, replace_block, write_records  # noqa: E402
+from gan_redaction import MODELS  # noqa: E402
 
 RESULTS = HERE / "results" / "audit.json"
 DEFAULT_LABELS = {"fashion-mnist": ["Sandal"], "mnist": ["7"]}

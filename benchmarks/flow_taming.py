@@ -21,7 +21,6 @@ in benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +36,7 @@ from genredact.zoo import load_classifier, load_model
 from genredact.zoo.flow_recipes import FlowRecipe
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "flow_taming.json"
 MODELS = {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"}
@@ -49,12 +48,6 @@ ROWS = [
     ("taming (no remember)", "taming", {"remember": False}),
     ("likelihood-ascent", "likelihood-ascent", {}),
 ]
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def main(argv: list[str] | None = None) -> None:

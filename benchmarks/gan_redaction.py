@@ -10,7 +10,6 @@ in benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +23,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, ROOT, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
@@ -45,12 +44,6 @@ METHOD_ROWS = [
     ("extrapolate (gamma=2)", "extrapolate", {"gamma": 2.0}),
     ("extrapolate (gamma=4)", "extrapolate", {"gamma": 4.0}),
 ]
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def main(argv: list[str] | None = None) -> None:

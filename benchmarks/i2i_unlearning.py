@@ -14,7 +14,6 @@ and the table in benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +27,7 @@ from genredact.targets import parse_target
 from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_unlearning.json"
 FORGET = {"half": {"fashion-mnist": "0,1,2,3,4", "mnist": "0,1,2,3,4"}, "one": {"fashion-mnist": "Sandal", "mnist": "7"}}
@@ -36,12 +35,6 @@ PROXY = {"fashion-mnist": "proxy:mnist", "mnist": "proxy:fashion-mnist"}
 METHODS = ["encoder-unlearn", "max-loss", "noisy-label", "retain-label", "random-encoder"]
 #: The figures the issue asks for (centre inpainting with half the image masked).
 HEADLINE_MASK = "center-0.71"
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def main(argv: list[str] | None = None) -> None:
