@@ -240,21 +240,26 @@ def load_validity_function(spec: str) -> Callable[[torch.Tensor], Any]:
     return fn
 
 
+def _default_classifier(model: Any, classifier: torch.nn.Module | None, source: str | None, kind: str) -> tuple[torch.nn.Module, str | None]:
+    """The given classifier, or the zoo's redaction classifier for the model's data set."""
+    if classifier is not None:
+        return classifier, source
+    from genredact.zoo import classifier_name, load_classifier
+
+    dataset = getattr(model, "dataset", None)
+    if not dataset:
+        raise GenredactError(f"the model does not name its data set, so {kind}= needs --classifier FOLDER")
+    return load_classifier(dataset, role="redaction"), classifier_name(dataset, "redaction")
+
+
 def parse_target(spec: str, model: Any, *, classifier: torch.nn.Module | None = None, classifier_source: str | None = None, threshold: float | None = None) -> Target:
     """Parse the compact CLI form of a target for `model` (whose dataset picks the zoo classifier)."""
     key, sep, value = spec.partition("=")
     if not sep or not value:
-        raise GenredactError(f"target {spec!r} must look like label=NAME, samples=DIR or validity=module:function")
+        raise GenredactError(f"target {spec!r} must look like label=NAME, samples=DIR, indices=I,J,..., mix=CLASS:SHARE,... or validity=module:function")
     key = key.strip().lower()
     if key == "label":
-        if classifier is None:
-            from genredact.zoo import classifier_name, load_classifier
-
-            dataset = getattr(model, "dataset", None)
-            if not dataset:
-                raise GenredactError("the model does not name its data set, so label= needs --classifier FOLDER")
-            classifier = load_classifier(dataset, role="redaction")
-            classifier_source = classifier_name(dataset, "redaction")
+        classifier, classifier_source = _default_classifier(model, classifier, classifier_source, "label")
         labels = resolve_labels(value, classifier.class_names)
         return ClassifierTarget(classifier=classifier.eval().requires_grad_(False), target_labels=labels, threshold=threshold, source=classifier_source or "<classifier>")
     if key == "samples":
@@ -268,14 +273,7 @@ def parse_target(spec: str, model: Any, *, classifier: torch.nn.Module | None = 
     if key == "indices":
         return _indices_target(value, model)
     if key == "mix":
-        if classifier is None:
-            from genredact.zoo import classifier_name, load_classifier
-
-            dataset = getattr(model, "dataset", None)
-            if not dataset:
-                raise GenredactError("the model does not name its data set, so mix= needs --classifier FOLDER")
-            classifier = load_classifier(dataset, role="redaction")
-            classifier_source = classifier_name(dataset, "redaction")
+        classifier, classifier_source = _default_classifier(model, classifier, classifier_source, "mix")
         shares = parse_mix(value, classifier.class_names)
         return DistributionTarget(classifier=classifier.eval().requires_grad_(False), shares=shares, source=classifier_source or "<classifier>")
     raise GenredactError(f"unknown target kind {key!r}; use label=..., samples=DIR, indices=I,J,..., mix=CLASS:SHARE,... or validity=module:function")
