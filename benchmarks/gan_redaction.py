@@ -37,6 +37,7 @@ METHOD_ROWS = [
     ("finetune-valid", "finetune-valid", {}),
     ("reject", "reject", {}),
     ("adapt-then-unlearn", "adapt-then-unlearn", {}),
+    ("adapt-then-unlearn (nl2)", "adapt-then-unlearn", {"repulsion": "nl2"}),
     ("adapt-then-unlearn (paper: el2, raw distance, no negatives as fakes)", "adapt-then-unlearn",
      {"repulsion": "el2", "gamma": 1.0, "distance_norm": "none", "negative_weight": 0.0, "adapt_steps": 300}),
     ("extrapolate (gamma=0.5)", "extrapolate", {"gamma": 0.5}),
