@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier", default=None, help="classifier folder for label= targets (default: the zoo's redaction classifier for the model's data set)")
     p.add_argument("--data", default=None, help="training data for the real-data variant: fashion-mnist, mnist, or a folder of IDX files / class sub-folders (default: the model's own data set)")
     p.add_argument("--retrain", default=None, help="a model trained without the target (folder or zoo name) to evaluate on the same latents, for deltas in the report")
+    _resume_args(p, "the run")
     _add_common(p)
 
     p = sub.add_parser("eval", help="measure residual rate and quality of a model under the independent judge",
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead of a fixed n, sample until the residual rate is certified below EPS (or shown above it) by a sequential "
                         "Clopper-Pearson rule with a Bonferroni split over looks at n, 2n, 4n, ... (the rule is printed)")
     p.add_argument("--max-n", type=int, default=1_000_000, help="with --certify: the most samples drawn (default: 1000000)")
+    _resume_args(p, "the evaluation (needs --json)")
     _add_common(p)
 
     p = sub.add_parser("audit", help="try to recover the redacted content from a run's model (attacks)",
@@ -154,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     zt.add_argument("name", help="zoo model name")
     zt.add_argument("--out", default=None, help="folder to write (default: the package's shipped weights folder)")
     zt.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override, e.g. --set steps=100")
+    _resume_args(zt, "the training")
     _add_common(zt)
     return parser
 
@@ -162,6 +165,12 @@ def _print_table(before: dict[str, Any], after: dict[str, Any], name: str) -> No
     from genredact.report import metrics_table
 
     print(metrics_table(before, after, after_name=name))
+
+
+def _resume_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--resume", action="store_true",
+                   help=f"continue {what} from the checkpoints an interrupted run of the same command left (same result as an uninterrupted run)")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS", help="seconds between checkpoints (default: 60; 0: every step)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -190,7 +199,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
     res = run_redaction(args.model, args.target, out=args.out, method=args.method, config=_sets(args.set), seed=args.seed,
                         n_eval=args.n_eval, device=args.device, progress=not args.quiet, evaluate_models=not args.no_eval,
-                        classifier=args.classifier, data=args.data, retrain=args.retrain)
+                        classifier=args.classifier, data=args.data, retrain=args.retrain, resume=args.resume, checkpoint_every=args.checkpoint_every)
     if res["before"] is not None:
         _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
     if res.get("table"):
@@ -226,6 +235,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"warning: {judge_ref} is a redaction classifier" + (f" that this model was redacted with ({', '.join(sorted(used))})" if used else "")
               + "; its verdict is not an independent measurement, use the zoo's evaluation judge", file=sys.stderr)
     if args.certify is not None:
+        if args.resume:
+            raise GenredactError("--resume applies to a plain evaluation, not to --certify (a certificate restarts; its looks are cheap next to a full run)")
         cert = certify_residual(model, labels=target.labels, eps=args.certify, judge=judge, seed=args.seed, max_n=args.max_n, progress=not args.quiet)
         print(f"{label}\nrule: {cert.rule}")
         print(f"decision: {cert.decision} (residual rate {'<' if cert.decision == 'certified' else '>' if cert.decision == 'refuted' else '?'} {cert.eps:g})")
@@ -233,7 +244,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
               f"at level {cert.look_confidence:.5f}, {cert.looks_used} of {len(cert.looks)} looks")
         res = {**cert.to_json(), "judge": str(judge_ref), "judge_independent": independent}
     else:
-        res = evaluate(model, labels=target.labels, judge=judge, n=args.n, seed=args.seed)
+        if args.json:  # resumable: the checkpoints are kept beside the JSON file
+            from genredact.engine.resume import resumable
+
+            fingerprint = {"command": "eval", "model": str(args.model), "target": args.target, "n": args.n, "seed": args.seed, "judge": str(judge_ref)}
+            with resumable(Path(args.json), resume=args.resume, fingerprint=fingerprint, every_s=args.checkpoint_every):
+                res = evaluate(model, labels=target.labels, judge=judge, n=args.n, seed=args.seed)
+        elif args.resume:
+            raise GenredactError("--resume needs --json FILE: the evaluation's checkpoints are kept beside that file")
+        else:
+            res = evaluate(model, labels=target.labels, judge=judge, n=args.n, seed=args.seed)
         res.update(judge=str(judge_ref), judge_independent=independent)
         print(label)
         for key in ("n", "residual_rate", "residual_upper95", "fid", "kid", "precision", "recall"):
@@ -376,7 +396,8 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     if args.zoo_command != "train":
         raise GenredactError("use `genredact zoo train NAME`")
     overrides = {k: _num(v) for k, v in _sets(args.set).items()}
-    path = train_entry(args.name, out=args.out, overrides=overrides, progress=not args.quiet, device=args.device)
+    path = train_entry(args.name, out=args.out, overrides=overrides, progress=not args.quiet, device=args.device, resume=args.resume,
+                       checkpoint_every=args.checkpoint_every)
     print(f"wrote {path} (model card: {path / 'MODEL_CARD.md'})")
     return 0
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import torch
 
 from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
+from genredact.engine.resume import DEFAULT_EVERY_S, resumable
 from genredact.errors import GenredactError
 from genredact.seeding import make_generator
 
@@ -27,7 +28,29 @@ def _jsonable(v: Any) -> Any:
     return v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
 
 
-def run_redaction(
+def run_redaction(model_ref: str, target_spec: str, *, out: str | Path, resume: bool = False, checkpoint_every: float = DEFAULT_EVERY_S,
+                  echo: Callable[[str], None] = print, **kwargs: Any) -> dict[str, Any]:
+    """Redact, evaluate before/after under the judge, and write the run folder at `out` (see `_run` for
+    the arguments). The run checkpoints into `.OUT.resume/` while it works; with `resume`, a run that was
+    killed continues from there and ends with the same folder as an uninterrupted one."""
+    from genredact.zoo import resolve_model_path
+
+    out = Path(out)
+    if out.exists():
+        raise GenredactError(f"run folder {out} already exists; choose another --out or remove it")
+    model_path = resolve_model_path(model_ref)
+    try:
+        parent_sha = folder_sha256(model_path)
+    except OSError:  # not a model folder: loading it below says so
+        parent_sha = None
+    fingerprint = {"command": "redact", "model": str(model_ref), "parent_sha256": parent_sha,
+                   "target": target_spec, **{k: v for k, v in kwargs.items() if k not in ("progress",)}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with resumable(out, resume=resume, fingerprint=fingerprint, every_s=checkpoint_every, echo=echo):
+        return _run(model_ref, target_spec, out=out, echo=echo, **kwargs)
+
+
+def _run(
     model_ref: str,
     target_spec: str,
     *,
@@ -57,8 +80,6 @@ def run_redaction(
     from genredact.zoo import DATASET_PREFIX, classifier_name, load_classifier, resolve_model_path
 
     out = Path(out)
-    if out.exists():
-        raise GenredactError(f"run folder {out} already exists; choose another --out or remove it")
     model_path = resolve_model_path(model_ref)
     model = api.resolve_model(model_path, device)
     clf = api.resolve_model(classifier, device) if classifier else None

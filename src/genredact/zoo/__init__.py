@@ -102,11 +102,16 @@ TRAINERS: dict[str, str] = {
 }
 
 
-def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str, Any] | None = None, progress: bool = True, device: str | None = None) -> Path:
-    """Train zoo entry `name` with its recipe and write the model folder with a MODEL_CARD.md."""
+def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str, Any] | None = None, progress: bool = True, device: str | None = None,
+                resume: bool = False, checkpoint_every: float | None = None) -> Path:
+    """Train zoo entry `name` with its recipe and write the model folder with a MODEL_CARD.md.
+
+    Training checkpoints into `.NAME.resume/` beside the output; with `resume`, a killed training
+    continues from there (bit-identical on CPU)."""
     import importlib
 
     from genredact.data import load_dataset
+    from genredact.engine.resume import DEFAULT_EVERY_S, resumable
 
     if name not in ZOO:
         raise GenredactError(f"unknown zoo model {name!r}; choose one of: {', '.join(ZOO)}")
@@ -116,7 +121,11 @@ def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str
     train = load_dataset(entry.dataset, "train")
     test = load_dataset(entry.dataset, "test")
     trainer = importlib.import_module(TRAINERS[entry.kind]).train_zoo_entry
-    model, steps, wall_s, recipe, metrics = trainer(entry, train, test, params, progress=progress, device=device)
+    fingerprint = {"command": "zoo train", "name": name, "params": params, "device": device}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with resumable(target, resume=resume, fingerprint=fingerprint, every_s=DEFAULT_EVERY_S if checkpoint_every is None else checkpoint_every,
+                   echo=print if progress else (lambda s: None)):
+        model, steps, wall_s, recipe, metrics = trainer(entry, train, test, params, progress=progress, device=device)
     card = {
         "name": name,
         "description": entry.description,
