@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -258,7 +259,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(label)
         for key in ("n", "residual_rate", "residual_upper95", "fid", "kid", "precision", "recall"):
             print(f"{key:18s} {res[key]:.4f}" if isinstance(res[key], float) else f"{key:18s} {res[key]}")
-    if args.json:
+    from genredact.engine.dist import is_main
+
+    if args.json and is_main():
         from genredact.checkpoint import write_json_atomic
 
         write_json_atomic(args.json, res)
@@ -427,6 +430,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from genredact.errors import GenredactError
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under `accelerate launch`: only the main process prints
+        from genredact.engine.dist import is_main
+
+        if not is_main():
+            sys.stdout = open(os.devnull, "w")
     try:
         return COMMANDS[args.command](args)
     except GenredactError as exc:

@@ -34,7 +34,7 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
     The latents are drawn at once and judged in chunks; inside a resumable session
     (`genredact.engine.resume`) the chunks done so far are checkpointed, so a killed evaluation resumes
     where it stopped with the same result. Samplers that filter their draws (`reject`) sample at once."""
-    from genredact.engine import resume
+    from genredact.engine import dist, resume
     from genredact.engine.state import load_state, save_state
 
     if samples is not None:
@@ -44,6 +44,13 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
         samples = model.sample(n, generator=make_generator(seed))
         return (*judge.predict(samples), time.perf_counter() - t0)
     z = model.latents(n, generator=make_generator(seed))
+    rank, size = dist.world()
+    n_chunks = -(-n // EVAL_CHUNK)
+    if size > 1 and n_chunks >= size:  # several processes: chunk c is judged by process c % size
+        t0 = time.perf_counter()
+        mine = {c: judge.predict(model.generate_batched(z[c * EVAL_CHUNK : (c + 1) * EVAL_CHUNK])) for c in range(rank, n_chunks, size)}
+        chunks = dist.gather_chunks(mine, n_chunks)
+        return torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks]), time.perf_counter() - t0
     session = resume.current()
     ckpt = session.next_path("eval") if session is not None else None
     meta = {"n": n, "seed": seed}

@@ -33,9 +33,17 @@ def run_redaction(model_ref: str, target_spec: str, *, out: str | Path, resume: 
     """Redact, evaluate before/after under the judge, and write the run folder at `out` (see `_run` for
     the arguments). The run checkpoints into `.OUT.resume/` while it works; with `resume`, a run that was
     killed continues from there and ends with the same folder as an uninterrupted one."""
+    from genredact.engine.dist import is_main
     from genredact.zoo import resolve_model_path
 
     out = Path(out)
+    if not is_main():  # under a launcher only the main process writes the run folder and prints
+        scratch = Path(tempfile.mkdtemp(prefix="genredact-rank-"))
+        try:
+            with resumable(scratch / "run", resume=resume, fingerprint={}, echo=lambda s: None):
+                return _run(model_ref, target_spec, out=scratch / "run", echo=lambda s: None, **{**kwargs, "progress": False})
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     if out.exists():
         raise GenredactError(f"run folder {out} already exists; choose another --out or remove it")
     model_path = resolve_model_path(model_ref)

@@ -17,12 +17,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from genredact.engine import dist
 from genredact.errors import GenredactError, TrainingDivergedError
 
 
@@ -125,6 +125,8 @@ class Loop:
         self.log_every = max(1, int(log_every))
         self.max_loss = float(max_loss)
         self.snapshot_every = max(1, int(snapshot_every))
+        self._world = dist.world()[1]
+        self._modules: list[nn.Module] = []
 
     @property
     def device(self) -> torch.device:
@@ -132,6 +134,8 @@ class Loop:
 
     def backward(self, loss: torch.Tensor) -> None:
         self.accelerator.backward(loss)
+        if self._world > 1:  # one set of weights: the processes' gradients are averaged
+            dist.average_gradients(self._modules)
 
     def _diverged(self, losses: dict[str, float]) -> str:
         for name, value in losses.items():
@@ -154,7 +158,10 @@ class Loop:
         from genredact.engine.state import capture, copy_snapshot, load_state, restore, save_state, scale_lr
 
         state = state or {}
-        session = resume_mod.current() if state else None
+        # Checkpoints hold one process's random streams, so several processes run without them.
+        session = resume_mod.current() if state and self._world == 1 else None
+        self._modules = [m for m in state.values() if isinstance(m, nn.Module)]
+        dist.spread_generators([g for g in state.values() if isinstance(g, torch.Generator)])
         ckpt = session.next_path("loop") if session is not None else None
         meta = {"desc": self.desc, "steps": self.steps}
         history: list[dict[str, float]] = []
@@ -190,6 +197,8 @@ class Loop:
                     break
                 losses = step(i)
                 bad = self._diverged(losses)
+                if self._world > 1 and dist.any_process(bool(bad)):  # all processes take the same branch
+                    bad = bad or "a loss in another process"
                 if bad:
                     if good is None or recoveries:
                         again = f" again after going back to step {recoveries[0]['restored_step']} with the learning rate halved" if recoveries else ""
@@ -215,6 +224,7 @@ class Loop:
                     last_save = time.perf_counter()
                 bar.update(1)
             save(done, finished=True)
+            dist.broadcast_buffers(self._modules)
         finally:
             bar.close()
             if self.device.type == "cuda":

@@ -62,10 +62,18 @@ def _remove_stale_temps(out: Path) -> None:
 
 @contextmanager
 def resumable(out: str | Path, *, resume: bool, fingerprint: dict[str, Any], every_s: float = DEFAULT_EVERY_S,
-              echo: Callable[[str], None] = print) -> Iterator[Session]:
-    """Checkpoint the loops and evaluations run inside the block for the command writing `out`."""
+              echo: Callable[[str], None] = print) -> Iterator[Session | None]:
+    """Checkpoint the loops and evaluations run inside the block for the command writing `out` (none,
+    and the session is None, when several processes run the command)."""
+    from genredact.engine.dist import world
+
     out = Path(out)
     folder = resume_dir(out)
+    if world()[1] > 1:  # checkpoints would hold one process's random streams: none under a launcher
+        if resume:
+            raise GenredactError("--resume works in a single process: resume the run without `accelerate launch`")
+        yield None
+        return
     if not every_s >= 0:
         raise GenredactError(f"--checkpoint-every must be a number of seconds >= 0, got {every_s}")
     fp = json.loads(json.dumps(fingerprint, default=str))

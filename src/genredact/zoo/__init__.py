@@ -139,6 +139,10 @@ def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str
         "command": f"genredact zoo train {name}" + "".join(f" --set {k}={v}" for k, v in (overrides or {}).items()),
         **metrics,
     }
+    from genredact.engine.dist import is_main
+
+    if not is_main():  # under a launcher only the main process writes
+        return target
     staging = Path(tempfile.mkdtemp(prefix=f"zoo-{name}-"))
     try:
         folder = save_pretrained(model.cpu(), staging / name, extra_files={"MODEL_CARD.md": _card_markdown(card), "card.json": json.dumps(card, indent=2) + "\n"})
