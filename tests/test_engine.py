@@ -130,3 +130,23 @@ def test_guard_stops_with_clear_message(bad):
     loop = Loop(steps=5, progress=False, device="cpu")
     with pytest.raises(TrainingDivergedError, match=r"diverged at step 2 \(loss_d = .*lower the learning rate"):
         loop.run(lambda i: {"loss_d": bad if i == 2 else 0.5})
+
+
+def test_a_recovery_is_recorded_in_the_redaction_log(tiny_gan, tiny_classifier, monkeypatch):
+    """One NaN loss mid-run: the method goes on from its last good state and the log says so."""
+    from genredact.api import redact
+    from genredact.losses import g_loss
+    from genredact.methods import _adversarial
+    from genredact.targets import ClassifierTarget
+
+    calls = {"n": 0}
+
+    def flaky(logits):
+        calls["n"] += 1
+        return g_loss(logits) * (float("nan") if calls["n"] == 30 else 1.0)
+
+    monkeypatch.setattr(_adversarial, "g_loss", flaky)
+    _, log = redact(tiny_gan, ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny"), "redact-classifier",
+                    data=None, real="generator", progress=False, steps=40, batch_size=16, pool_size=16)
+    assert log["steps"] == 40 and len(log["recoveries"]) == 1
+    assert log["recoveries"][0]["step"] == 29 and log["recoveries"][0]["restored_step"] == 25

@@ -79,3 +79,24 @@ def test_evaluation_interrupted_resumes_to_the_same_figures(tmp_path, tiny_gan, 
     assert any("resuming" in s for s in seen)
     for key in ("residual_rate", "residual_upper95", "fid", "kid", "precision", "recall"):
         assert resumed[key] == whole[key], key
+
+
+def test_a_run_that_would_not_fit_fails_early_with_the_figure(tmp_path, capsys, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from genredact.cli import main
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10 * 2**20, 9 * 2**20, 2**20))
+    rc = main(["redact", "mnist-dcgan", "--target", "label=7", "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "needs about" in err and "MB of free disk" in err and "1 MB are free" in err
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    from genredact.engine import budget
+
+    monkeypatch.setattr(budget, "free_memory", lambda device: 100 * 2**20)
+    rc = main(["redact", "mnist-dcgan", "--target", "label=7", "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "MB of cpu memory but 100 MB are free" in err and list(tmp_path.iterdir()) == []

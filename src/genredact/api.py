@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from genredact.data import DATASETS, ImageData, load_dataset
-from genredact.engine.loop import MemoryWatch
+from genredact.engine.loop import MemoryWatch, collect_recoveries
 from genredact.errors import GenredactError
 from genredact.seeding import make_generator
 from genredact.targets import Target, parse_target
@@ -73,10 +73,10 @@ def redact(
     ctx = Context(generator=make_generator(seed), data=training_data(model, data) if needs_data else None, device=device, progress=progress)
     # The cost covers the whole method (pools, negatives, training), not only its optimiser loop.
     start = time.perf_counter()
-    with MemoryWatch(torch.device(device)) as watch, torch.random.fork_rng(devices=[]):
+    with MemoryWatch(torch.device(device)) as watch, torch.random.fork_rng(devices=[]), collect_recoveries() as recoveries:
         torch.manual_seed(seed)  # methods must not depend on or leak global RNG state
         result = cls().apply(model, target, cfg, ctx)
     wall = time.perf_counter() - start
-    log = {"method": name, "config": dataclasses.asdict(cfg), "target": target.to_json(), "seed": seed, **result.log}
+    log = {"method": name, "config": dataclasses.asdict(cfg), "target": target.to_json(), "seed": seed, **result.log, "recoveries": recoveries}
     log.update(loop_wall_s=log.get("wall_s", 0.0), wall_s=wall, peak_mem_mb=watch.peak)
     return result.model, log

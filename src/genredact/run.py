@@ -17,6 +17,7 @@ from typing import Any, Callable
 import torch
 
 from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
+from genredact.engine.budget import check_run_fits
 from genredact.engine.resume import DEFAULT_EVERY_S, resumable
 from genredact.errors import GenredactError
 from genredact.seeding import make_generator
@@ -90,6 +91,7 @@ def _run(
     out = Path(out)
     model_path = resolve_model_path(model_ref)
     model = api.resolve_model(model_path, device)
+    check_run_fits(model, out, device)  # before any work: fail early with the figures needed
     clf = api.resolve_model(classifier, device) if classifier else None
     target = parse_target(target_spec, model, classifier=clf, classifier_source=classifier)
     method = method or DEFAULT_METHOD.get(getattr(model, "family", ""), "")

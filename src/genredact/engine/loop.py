@@ -16,8 +16,10 @@ import resource
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -77,6 +79,20 @@ class MemoryWatch:
             if self._thread is not None:
                 self._thread.join()
             self.peak = max(self.peak, rss_mb())
+
+
+_RECOVERIES: ContextVar[list[dict[str, Any]] | None] = ContextVar("genredact_recoveries", default=None)
+
+
+@contextmanager
+def collect_recoveries() -> Iterator[list[dict[str, Any]]]:
+    """Every divergence recovery of the loops run inside the block, in order (for a run's log)."""
+    events: list[dict[str, Any]] = []
+    token = _RECOVERIES.set(events)
+    try:
+        yield events
+    finally:
+        _RECOVERIES.reset(token)
 
 
 def default_device() -> torch.device:
@@ -206,7 +222,9 @@ class Loop:
                                                     "(e.g. --set lr=...) or the loss weights and run again")
                     restore(state, good)
                     scale_lr(state, 0.5)
-                    recoveries.append({"step": i, "loss": bad, "restored_step": good_step, "lr_factor": 0.5})
+                    recoveries.append({"loop": self.desc, "step": i, "loss": bad, "restored_step": good_step, "lr_factor": 0.5})
+                    if (events := _RECOVERIES.get()) is not None:
+                        events.append(recoveries[-1])
                     print(f"warning: {self.desc} diverged at step {i} ({bad}); went back to step {good_step} and halved the learning rate",
                           file=sys.stderr)
                     history = [h for h in history if h["step"] < good_step]
