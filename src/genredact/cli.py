@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "check every tensor's name and shape against --family/--arch and write a genredact model folder at --out. "
                                    "Architectures: gan/dcgan (options z_dim, width, channels, discriminator=true|false, dataset, class_names=a,b,...).")
     p.add_argument("file", help="a .pt, .pth, .bin, .ckpt (state dict) or .safetensors file")
-    p.add_argument("--family", required=True, help="model family, e.g. gan")
-    p.add_argument("--arch", required=True, help="architecture of that family, e.g. dcgan")
+    p.add_argument("--family", required=True, help="model family: gan, flow or inpainter")
+    p.add_argument("--arch", required=True, help="architecture of that family: dcgan (gan), glow (flow), conv or mae (inpainter)")
     p.add_argument("--out", required=True, help="model folder to create (must not exist)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="architecture option, e.g. --set z_dim=64 --set width=32")
 
