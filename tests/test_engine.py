@@ -150,3 +150,28 @@ def test_a_recovery_is_recorded_in_the_redaction_log(tiny_gan, tiny_classifier, 
                     data=None, real="generator", progress=False, steps=40, batch_size=16, pool_size=16)
     assert log["steps"] == 40 and len(log["recoveries"]) == 1
     assert log["recoveries"][0]["step"] == 29 and log["recoveries"][0]["restored_step"] == 25
+
+
+def test_bf16_autocast_runs_steps_in_bfloat16_and_backward_outside():
+    from genredact.engine.precision import precision
+
+    seen = {}
+    net = nn.Linear(4, 2)
+    opt = torch.optim.SGD(net.parameters(), 0.1)
+    with precision("bf16"):
+        loop = Loop(steps=3, progress=False, device="cpu")
+
+        def step(i):
+            y = net(torch.ones(8, 4))
+            seen["dtype"] = y.dtype
+            loss = y.float().pow(2).mean()
+            opt.zero_grad()
+            loop.backward(loss)
+            opt.step()
+            return {"loss": loss.item()}
+
+        res = loop.run(step, state={"net": net, "opt": opt})
+    assert seen["dtype"] == torch.bfloat16 and res.steps == 3 and net.weight.grad.dtype == torch.float32
+    loop = Loop(steps=1, progress=False, device="cpu")
+    loop.run(step, state={"net": net, "opt": opt})
+    assert seen["dtype"] == torch.float32  # outside the block: fp32 again

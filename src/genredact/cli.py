@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="training data for the real-data variant: fashion-mnist, mnist, or a folder of IDX files / class sub-folders (default: the model's own data set)")
     p.add_argument("--retrain", default=None, help="a model trained without the target (folder or zoo name) to evaluate on the same latents, for deltas in the report")
     _resume_args(p, "the run")
+    _precision_arg(p)
     _add_common(p)
 
     p = sub.add_parser("eval", help="measure residual rate and quality of a model under the independent judge",
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "Clopper-Pearson rule with a Bonferroni split over looks at n, 2n, 4n, ... (the rule is printed)")
     p.add_argument("--max-n", type=int, default=1_000_000, help="with --certify: the most samples drawn (default: 1000000)")
     _resume_args(p, "the evaluation (needs --json)")
+    _precision_arg(p)
     _add_common(p)
 
     p = sub.add_parser("audit", help="try to recover the redacted content from a run's model (attacks)",
@@ -168,6 +170,11 @@ def _print_table(before: dict[str, Any], after: dict[str, Any], name: str) -> No
     print(metrics_table(before, after, after_name=name))
 
 
+def _precision_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: training steps and evaluation forward passes under bf16 autocast (pays on GPUs with bf16 units; default fp32)")
+
+
 def _resume_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--resume", action="store_true",
                    help=f"continue {what} from the checkpoints an interrupted run of the same command left (same result as an uninterrupted run)")
@@ -200,7 +207,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
     res = run_redaction(args.model, args.target, out=args.out, method=args.method, config=_sets(args.set), seed=args.seed,
                         n_eval=args.n_eval, device=args.device, progress=not args.quiet, evaluate_models=not args.no_eval,
-                        classifier=args.classifier, data=args.data, retrain=args.retrain, resume=args.resume, checkpoint_every=args.checkpoint_every)
+                        classifier=args.classifier, data=args.data, retrain=args.retrain, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                        precision=args.precision)
     if res["before"] is not None:
         _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
     if res.get("table"):
@@ -210,6 +218,13 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from genredact.engine.precision import precision
+
+    with precision(args.precision):
+        return _evaluate_command(args)
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
     import sys
 
     from genredact.api import resolve_model

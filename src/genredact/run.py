@@ -18,6 +18,7 @@ import torch
 
 from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
 from genredact.engine.budget import check_run_fits
+from genredact.engine.precision import precision as use_precision
 from genredact.engine.resume import DEFAULT_EVERY_S, resumable
 from genredact.errors import GenredactError
 from genredact.seeding import make_generator
@@ -30,10 +31,11 @@ def _jsonable(v: Any) -> Any:
 
 
 def run_redaction(model_ref: str, target_spec: str, *, out: str | Path, resume: bool = False, checkpoint_every: float = DEFAULT_EVERY_S,
-                  echo: Callable[[str], None] = print, **kwargs: Any) -> dict[str, Any]:
+                  precision: str = "fp32", echo: Callable[[str], None] = print, **kwargs: Any) -> dict[str, Any]:
     """Redact, evaluate before/after under the judge, and write the run folder at `out` (see `_run` for
     the arguments). The run checkpoints into `.OUT.resume/` while it works; with `resume`, a run that was
-    killed continues from there and ends with the same folder as an uninterrupted one."""
+    killed continues from there and ends with the same folder as an uninterrupted one. `precision="bf16"`
+    runs training steps and evaluation forward passes under bf16 autocast."""
     from genredact.engine.dist import is_main
     from genredact.zoo import resolve_model_path
 
@@ -41,7 +43,7 @@ def run_redaction(model_ref: str, target_spec: str, *, out: str | Path, resume: 
     if not is_main():  # under a launcher only the main process writes the run folder and prints
         scratch = Path(tempfile.mkdtemp(prefix="genredact-rank-"))
         try:
-            with resumable(scratch / "run", resume=resume, fingerprint={}, echo=lambda s: None):
+            with resumable(scratch / "run", resume=resume, fingerprint={}, echo=lambda s: None), use_precision(precision):
                 return _run(model_ref, target_spec, out=scratch / "run", echo=lambda s: None, **{**kwargs, "progress": False})
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -53,9 +55,9 @@ def run_redaction(model_ref: str, target_spec: str, *, out: str | Path, resume: 
     except OSError:  # not a model folder: loading it below says so
         parent_sha = None
     fingerprint = {"command": "redact", "model": str(model_ref), "parent_sha256": parent_sha,
-                   "target": target_spec, **{k: v for k, v in kwargs.items() if k not in ("progress",)}}
+                   "target": target_spec, "precision": precision, **{k: v for k, v in kwargs.items() if k not in ("progress",)}}
     out.parent.mkdir(parents=True, exist_ok=True)
-    with resumable(out, resume=resume, fingerprint=fingerprint, every_s=checkpoint_every, echo=echo):
+    with resumable(out, resume=resume, fingerprint=fingerprint, every_s=checkpoint_every, echo=echo), use_precision(precision):
         return _run(model_ref, target_spec, out=out, echo=echo, **kwargs)
 
 

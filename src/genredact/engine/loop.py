@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from genredact.engine import dist
+from genredact.engine import precision as precision_mod
 from genredact.errors import GenredactError, TrainingDivergedError
 
 
@@ -149,7 +150,8 @@ class Loop:
         return self.accelerator.device
 
     def backward(self, loss: torch.Tensor) -> None:
-        self.accelerator.backward(loss)
+        with precision_mod.no_autocast(self.device):
+            self.accelerator.backward(loss)
         if self._world > 1:  # one set of weights: the processes' gradients are averaged
             dist.average_gradients(self._modules)
 
@@ -211,7 +213,8 @@ class Loop:
             while i < self.steps:
                 if stop is not None and (reason := stop(i)):
                     break
-                losses = step(i)
+                with precision_mod.autocast(self.device):
+                    losses = step(i)
                 bad = self._diverged(losses)
                 if self._world > 1 and dist.any_process(bool(bad)):  # all processes take the same branch
                     bad = bad or "a loss in another process"
