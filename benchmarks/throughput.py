@@ -67,14 +67,14 @@ def family_rows(device: torch.device, precision: str, n: int, train_steps: int) 
         m = n if family != "flow" else max(500, n // 4)  # flows sample slowly on CPU
         with torch.no_grad(), autocast(device, precision):
             if family == "inpainter":
-                sample = lambda: model(test[:m], generator=make_generator(0))  # noqa: E731
+                sample = lambda model=model, m=m: model(test[:m], generator=make_generator(0))  # noqa: E731
             else:
-                sample = lambda: model.sample(m, generator=make_generator(0))  # noqa: E731
+                sample = lambda model=model, m=m: model.sample(m, generator=make_generator(0))  # noqa: E731
             x = sample().float()
             sample_s = timed(sample, device)
-            judge_s = timed(lambda: judge.predict(x), device)
+            judge_s = timed(lambda x=x: judge.predict(x), device)
             raw = x[: min(len(x), 2000)].contiguous()
-            raw_s = timed(lambda: judge.net(raw), device, repeat=3)
+            raw_s = timed(lambda raw=raw: judge.net(raw), device, repeat=3)
         recipes = {"gan": lambda: train_gan(data, GanRecipe(steps=train_steps), progress=False, device=str(device)),
                    "flow": lambda: train_flow(data, FlowRecipe(steps=train_steps), progress=False, device=str(device)),
                    "inpainter": lambda: train_inpainter(data, InpainterRecipe(steps=train_steps), progress=False, device=str(device))}
