@@ -317,6 +317,11 @@ def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tiny_classifier, tmp
         assert (out / name).is_file(), name
     ev = json.loads((out / "evaluation.json").read_text())
     assert ev["n_forget"] == 1 and "forget" in ev["after"] and "retain BPD" in (out / "report.md").read_text()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["checkpoints"]["parent"]["sha256"] == json.loads((out / "model" / "redaction.json").read_text())["parent_sha256"]
+    assert main(["report", str(out)]) == 0  # the HTML report from the folder alone, histograms included
+    page = (out / "report.html").read_text()
+    assert page.count("<img") >= 4 and "plots/bpd_after.png" in page and (out / "report.html").stat().st_size < 5 * 2**20
     # A folder data set lists its classes alphabetically (bottom, top): a mix steered by a classifier of
     # (top, bottom) is refused with one sentence rather than silently mislabelled.
     rc = main(["redact", str(model_dir), "--target", "mix=bottom:0.5", "--method", "taming", "--out", str(tmp_path / "mix"), "--n-eval", "200",

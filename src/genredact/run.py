@@ -200,7 +200,7 @@ def provenance(resolved: dict[str, Any], model_dir: Path, *, judge_name: str | N
             return None
         try:
             return folder_sha256(resolve_model_path(ref))
-        except GenredactError:
+        except (GenredactError, OSError):  # not a model folder (e.g. the folder of a samples= target)
             return None
 
     device = resolved.get("device", "cpu")
