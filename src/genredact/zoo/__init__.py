@@ -7,6 +7,7 @@ their shipped weights (`zoo/weights/<name>/`, each with a MODEL_CARD.md).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -143,13 +144,18 @@ def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str
 
     if not is_main():  # under a launcher only the main process writes
         return target
-    staging = Path(tempfile.mkdtemp(prefix=f"zoo-{name}-"))
+    # Staged beside the target (same file system) and renamed into place: never a half-written folder.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    old = target.parent / f".{target.name}.old"
     try:
         folder = save_pretrained(model.cpu(), staging / name, extra_files={"MODEL_CARD.md": _card_markdown(card), "card.json": json.dumps(card, indent=2) + "\n"})
+        if old.exists():  # left by a run killed between the two renames below: it is the last good copy
+            shutil.rmtree(old) if target.exists() else os.replace(old, target)
         if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(folder), str(target))
+            os.replace(target, old)
+        os.replace(folder, target)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
