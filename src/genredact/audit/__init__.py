@@ -40,8 +40,12 @@ def audit(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    guide: nn.Module | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run `attacks` on `model` and on each `reference` model (same budget, same seed).
+
+    `guide` is the classifier optimising attacks steer by; by default the zoo's redaction classifier
+    when the judge is the zoo's own (success is still decided by the judge), else the judge.
 
     Returns {attack: {"config": ..., "models": {"redacted": figures, "pretrained": ..., ...}, grids under
     "grid" in each model's figures}}. For `relearn`, the threshold is half the residual rate of the
@@ -58,6 +62,8 @@ def audit(
         if not dataset:
             raise GenredactError("the model does not name its data set; pass judge=... and heldout=...")
         judge = load_classifier(dataset, role="judge", device=device)
+        if guide is None:
+            guide = load_classifier(dataset, role="redaction", device=device)
     if heldout is None and dataset:
         heldout = load_dataset(dataset, "test")
     labels = tuple(int(v) for v in labels)
@@ -65,7 +71,7 @@ def audit(
     if not labels or bad:
         raise GenredactError(f"labels {list(labels)} are not classes of the judge (0..{len(judge.class_names) - 1})")
     models = {"redacted": model, **(reference or {})}
-    ctx = AttackContext(labels=labels, judge=judge, heldout=heldout, seed=seed, device=device, progress=progress)
+    ctx = AttackContext(labels=labels, judge=judge, heldout=heldout, seed=seed, device=device, progress=progress, guide=guide)
     out: dict[str, dict[str, Any]] = {}
     for name in attacks:
         cls: type[Attack] = ATTACKS.get(name)

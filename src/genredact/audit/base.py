@@ -29,6 +29,9 @@ class AttackContext:
         seed: every attack draws its randomness from `seed`, so the models it compares face the same draws.
         device: where to run.
         progress: show progress bars.
+        guide: the classifier an optimising attack steers by (the attacker's own tool; default: the judge).
+            Success is always decided by the judge, so with a guide other than the judge a find must be
+            the class for two independently trained networks, not an adversarial pattern of one.
     """
 
     labels: tuple[int, ...]
@@ -37,6 +40,7 @@ class AttackContext:
     seed: int = 0
     device: str | torch.device = "cpu"
     progress: bool = True
+    guide: nn.Module | None = None
 
 
 class Attack(ABC):
