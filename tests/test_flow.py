@@ -331,3 +331,20 @@ def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tiny_classifier, tmp
     rc = main(["sample", str(model_dir), "--n", "4", "--temperature", "0.7", "--out", str(tmp_path / "s.npz")])
     assert rc == 0 and np.load(tmp_path / "s.npz")["x"].shape == (4, 8, 8)
     capsys.readouterr()
+
+
+def test_likelihood_membership_sees_the_forget_images_pushed_out(tamed, flow_data, tiny_classifier):
+    """Tamed on three class-1 training images: after, those images are less likely than unseen class-1
+    images (AUC falls); the pre-trained flow's AUC for them stays where memorisation puts it."""
+    from genredact.audit import audit, summary_record
+
+    original, target, edited, log, _ = tamed
+    unseen = two_class_data(n=256, seed=7)
+    res = audit(edited, labels=(1,), attacks=["likelihood-membership"], reference={"pretrained": original}, judge=tiny_classifier,
+                heldout=unseen, train=flow_data, forget=target.images, progress=False)["likelihood-membership"]
+    before, after = res["models"]["pretrained"], res["models"]["redacted"]
+    assert after["n_forget"] == 3 and after["forget_bpd"] > before["forget_bpd"] + 0.1
+    assert after["auc"] < before["auc"] and after["auc"] <= 0.2
+    assert abs(after["retain_auc"] - before["retain_auc"]) < 0.15  # the other classes' membership signal barely moves
+    rec = summary_record("likelihood-membership", res)
+    assert rec["auc"] == after["auc"] and rec["base_auc"] == before["auc"]

@@ -17,14 +17,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from genredact.audit import inversion, latent_search, relearn  # noqa: F401  (registers the attacks)
+from genredact.audit import i2i_leak, inversion, latent_search, membership, relearn  # noqa: F401  (registers the attacks)
 from genredact.audit.base import ATTACKS, Attack, AttackContext
 from genredact.data import ImageData, load_dataset
 from genredact.errors import GenredactError
 
 #: The config field each attack's budget sets (`--budget`).
-BUDGET_FIELD = {"latent-search": "steps", "inversion": "steps", "relearn": "max_steps"}
-DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"]}
+BUDGET_FIELD = {"latent-search": "steps", "inversion": "steps", "relearn": "max_steps", "likelihood-membership": "n_images", "i2i-leak": "n_images"}
+DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"], "flow": ["likelihood-membership"], "inpainter": ["i2i-leak"]}
 
 
 def audit(
@@ -41,6 +41,8 @@ def audit(
     device: str = "cpu",
     progress: bool = True,
     guide: nn.Module | None = None,
+    train: ImageData | None = None,
+    forget: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """Run `attacks` on `model` and on each `reference` model (same budget, same seed).
 
@@ -66,12 +68,15 @@ def audit(
             guide = load_classifier(dataset, role="redaction", device=device)
     if heldout is None and dataset:
         heldout = load_dataset(dataset, "test")
+    if train is None and dataset and "likelihood-membership" in attacks and forget is None:
+        train = load_dataset(dataset, "train")
     labels = tuple(int(v) for v in labels)
     bad = [v for v in labels if not 0 <= v < len(judge.class_names)]
     if not labels or bad:
         raise GenredactError(f"labels {list(labels)} are not classes of the judge (0..{len(judge.class_names) - 1})")
     models = {"redacted": model, **(reference or {})}
-    ctx = AttackContext(labels=labels, judge=judge, heldout=heldout, seed=seed, device=device, progress=progress, guide=guide)
+    ctx = AttackContext(labels=labels, judge=judge, heldout=heldout, seed=seed, device=device, progress=progress, guide=guide,
+                        train=train, forget=forget)
     out: dict[str, dict[str, Any]] = {}
     for name in attacks:
         cls: type[Attack] = ATTACKS.get(name)
@@ -103,7 +108,8 @@ def summary_record(attack: str, result: dict[str, Any]) -> dict[str, Any]:
     rec: dict[str, Any] = {"attack": attack, "budget": result["config"].get(BUDGET_FIELD[attack])}
     for m, figs in models.items():
         prefix = "" if m == "redacted" else ("base_" if m == "pretrained" else f"{m}_")
-        for key in ("success_rate", "success_upper95", "relearn_steps", "target_pixel_mse", "retain_pixel_mse", "target_judge_acc", "retain_judge_acc", "target_gap"):
+        for key in ("success_rate", "success_upper95", "relearn_steps", "target_pixel_mse", "retain_pixel_mse", "target_judge_acc", "retain_judge_acc", "target_gap",
+                    "auc", "retain_auc", "max_forget_acc", "worst_mask", "mean_retain_acc"):
             if key in figs:
                 rec[prefix + key] = figs[key]
     return rec

@@ -32,6 +32,8 @@ class AttackContext:
         guide: the classifier an optimising attack steers by (the attacker's own tool; default: the judge).
             Success is always decided by the judge, so with a guide other than the judge a find must be
             the class for two independently trained networks, not an adversarial pattern of one.
+        train: the model's training data (membership attacks take the target's training images from it).
+        forget: the images a target named explicitly (uint8 array), when it was not a whole class.
     """
 
     labels: tuple[int, ...]
@@ -41,6 +43,8 @@ class AttackContext:
     device: str | torch.device = "cpu"
     progress: bool = True
     guide: nn.Module | None = None
+    train: ImageData | None = None
+    forget: Any = None
 
 
 class Attack(ABC):
