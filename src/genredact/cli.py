@@ -92,9 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="try to recover the redacted content from a run's model (attacks)",
                        description="Run recovery attacks on the model of a run folder, with the same budget and seed on its pre-trained parent "
-                                   "(and on a retrain model with --retrain), and write RUN/audit/<attack>.json plus grids. Attacks: latent-search "
-                                   "(optimise latents to make the judge see the class), inversion (reproduce held-out images of the class), "
-                                   "relearn (fine-tune on a few images of the class; steps until half the pre-trained residual rate is back).")
+                                   "(and on a retrain model with --retrain), and write RUN/audit/<attack>.json plus grids. GAN attacks: latent-search "
+                                   "(optimise latents, steered by the redaction classifier, until the judge sees the class), inversion (reproduce held-out "
+                                   "images of the class), relearn (fine-tune on a few images of the class; steps until half the pre-trained residual rate "
+                                   "is back). Flow: likelihood-membership (AUC of telling the forget images from unseen ones by BPD). Image-to-image: "
+                                   "i2i-leak (judge accuracy of completions of the class under many masks, worst case).")
     p.add_argument("run", help="a run folder written by `genredact redact` or `genredact demo`")
     p.add_argument("--attack", action="append", default=None, metavar="NAME", help="attack to run (repeatable; default: every attack of the model's family)")
     p.add_argument("--budget", type=int, default=None, help="optimisation steps per attack (latent-search and inversion steps, relearn's most steps)")
