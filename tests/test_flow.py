@@ -348,3 +348,14 @@ def test_likelihood_membership_sees_the_forget_images_pushed_out(tamed, flow_dat
     assert abs(after["retain_auc"] - before["retain_auc"]) < 0.15  # the other classes' membership signal barely moves
     rec = summary_record("likelihood-membership", res)
     assert rec["auc"] == after["auc"] and rec["base_auc"] == before["auc"]
+
+
+def test_latent_search_on_flows_finds_the_class_only_where_it_exists(tiny_flow_trained, flow_data, tiny_classifier):
+    from genredact.audit import audit
+
+    clean, _ = train_flow(flow_data.without([1]), TINY, progress=False, device="cpu")  # never saw class 1
+    cfg = {"latent-search": {"restarts": 32, "steps": 30, "lr": 0.05, "shift": 0, "manifold_k": 0}}
+    res = audit(clean, labels=(1,), attacks=["latent-search"], reference={"pretrained": tiny_flow_trained}, judge=tiny_classifier,
+                heldout=flow_data, configs=cfg, progress=False)["latent-search"]
+    base, never = res["models"]["pretrained"], res["models"]["redacted"]
+    assert base["success_rate"] >= 0.5 and never["success_rate"] < base["success_rate"] - 0.3

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "i2i-leak (judge accuracy of completions of the class under many masks, worst case).")
     p.add_argument("run", help="a run folder written by `genredact redact` or `genredact demo`")
     p.add_argument("--attack", action="append", default=None, metavar="NAME", help="attack to run (repeatable; default: every attack of the model's family)")
-    p.add_argument("--budget", type=int, default=None, help="optimisation steps per attack (latent-search and inversion steps, relearn's most steps)")
+    p.add_argument("--budget", type=int, default=None, help="the attack budget: latent-search and inversion steps, relearn's most steps, images scored by likelihood-membership and i2i-leak")
     p.add_argument("--retrain", default=None, help="a retrain model (folder or zoo name) to attack as well, as the yardstick")
     p.add_argument("--set", action="append", default=[], metavar="ATTACK.KEY=VALUE", help="attack option, e.g. --set latent-search.restarts=512")
     p.add_argument("--seed", type=int, default=0, help="seed of every attack's draws (default: 0)")

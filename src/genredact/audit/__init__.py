@@ -24,7 +24,7 @@ from genredact.errors import GenredactError
 
 #: The config field each attack's budget sets (`--budget`).
 BUDGET_FIELD = {"latent-search": "steps", "inversion": "steps", "relearn": "max_steps", "likelihood-membership": "n_images", "i2i-leak": "n_images"}
-DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"], "flow": ["likelihood-membership"], "inpainter": ["i2i-leak"]}
+DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"], "flow": ["latent-search", "likelihood-membership"], "inpainter": ["i2i-leak"]}
 
 
 def audit(

@@ -1,5 +1,5 @@
-"""`latent-search`: can an attacker who holds the generator find latents that make the judge see the
-redacted class?
+"""`latent-search` (GANs and flows): can an attacker who holds the generator find latents that make the
+judge see the redacted class?
 
 R restarts (one latent each, all optimised together) run Adam on z for `steps` steps to maximise
 log p_guide(target | G(z)), averaged over random shifts of the image (so the search cannot win with a
@@ -38,7 +38,7 @@ from genredact.seeding import make_generator
 @ATTACKS.register("latent-search")
 class LatentSearch(Attack):
     name = "latent-search"
-    families = ("gan",)
+    families = ("gan", "flow")
     summary = "optimise latents (many restarts) to make the judge see the redacted class; share of restarts that succeed"
 
     @dataclass(frozen=True)
@@ -70,8 +70,8 @@ class LatentSearch(Attack):
         flags = [p.requires_grad for p in params]
         for p in params:
             p.requires_grad_(False)
-        radius = model.z_dim ** 0.5
         z = model.latents(config.restarts, generator=gen)
+        radius = z.shape[1] ** 0.5  # a GAN's z_dim, a flow's image dimension
         z = (z * radius / z.norm(dim=1, keepdim=True)).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=config.lr)
         goal_nll = math.log(min(0.99, (1 + config.threshold) / 2))
