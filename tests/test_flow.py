@@ -359,3 +359,15 @@ def test_latent_search_on_flows_finds_the_class_only_where_it_exists(tiny_flow_t
                 heldout=flow_data, configs=cfg, progress=False)["latent-search"]
     base, never = res["models"]["pretrained"], res["models"]["redacted"]
     assert base["success_rate"] >= 0.5 and never["success_rate"] < base["success_rate"] - 0.3
+
+
+def test_relearn_on_flows_brings_the_class_back_to_a_flow_that_never_had_it(tiny_flow_trained, flow_data, tiny_classifier):
+    from genredact.audit import audit
+
+    clean, _ = train_flow(flow_data.without([1]), TINY, progress=False, device="cpu")
+    cfg = {"relearn": {"n_images": 10, "max_steps": 60, "eval_every": 10, "eval_n": 300, "batch_size": 10, "lr": 5e-3}}
+    res = audit(clean, labels=(1,), attacks=["relearn"], reference={"pretrained": tiny_flow_trained}, judge=tiny_classifier,
+                heldout=flow_data, configs=cfg, progress=False)["relearn"]
+    base, never = res["models"]["pretrained"], res["models"]["redacted"]
+    assert base["relearn_steps"] == 0 and never["start_rate"] < res["config"]["threshold"]
+    assert never["final_rate"] > never["start_rate"]  # the flow's own loss on ten images moves it toward the class

@@ -211,3 +211,15 @@ def test_i2i_leak_finds_the_class_where_the_model_still_completes_it(inpainter, 
     assert clean["mean_retain_acc"] > 0.9
     rec = summary_record("i2i-leak", res)
     assert rec["max_forget_acc"] == clean["max_forget_acc"] and rec["base_max_forget_acc"] == base["max_forget_acc"]
+
+
+def test_relearn_on_inpainters_measures_completions_of_the_class(inpainter, tiny_classifier, tiny_data):
+    from genredact.audit import audit
+
+    retrained, _ = train_inpainter(tiny_data.without([1]), InpainterRecipe(arch="tiny-conv", steps=60, batch_size=32, lr=1e-2), progress=False)
+    cfg = {"relearn": {"n_images": 10, "max_steps": 40, "eval_every": 10, "eval_n": 100, "batch_size": 10, "lr": 1e-2, "mask": "center", "mask_size": 0.75}}
+    res = audit(retrained, labels=(1,), attacks=["relearn"], reference={"pretrained": inpainter}, judge=tiny_classifier, heldout=two_class_data(n=400, seed=3),
+                configs=cfg, progress=False)["relearn"]
+    base, clean = res["models"]["pretrained"], res["models"]["redacted"]
+    assert base["relearn_steps"] == 0 and base["start_rate"] > 0.5 > clean["start_rate"]
+    assert clean["final_rate"] >= clean["start_rate"]

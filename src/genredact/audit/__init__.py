@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from genredact.audit import i2i_leak, inversion, latent_search, membership, relearn  # noqa: F401  (registers the attacks)
@@ -24,7 +23,7 @@ from genredact.errors import GenredactError
 
 #: The config field each attack's budget sets (`--budget`).
 BUDGET_FIELD = {"latent-search": "steps", "inversion": "steps", "relearn": "max_steps", "likelihood-membership": "n_images", "i2i-leak": "n_images"}
-DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"], "flow": ["latent-search", "likelihood-membership"], "inpainter": ["i2i-leak"]}
+DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"], "flow": ["latent-search", "likelihood-membership", "relearn"], "inpainter": ["i2i-leak", "relearn"]}
 
 
 def audit(
@@ -86,20 +85,16 @@ def audit(
         if name == "relearn" and overrides.get("threshold") is None:
             if "pretrained" not in models:
                 raise GenredactError("relearn measures against half the pre-trained model's residual rate; give reference={'pretrained': model}")
-            overrides["threshold"] = 0.5 * _residual(models["pretrained"], ctx, n=int(overrides.get("eval_n", 1000)))
+            overrides["threshold"] = 0.5 * _residual(models["pretrained"], ctx, n=int(overrides.get("eval_n", 1000)), mask=overrides.get("mask"),
+                                                          mask_size=overrides.get("mask_size"))
         config = cls.make_config(overrides)
         attack = cls()
         out[name] = {"config": {k: getattr(config, k) for k in config.__dataclass_fields__}, "models": {m: attack.run(mod, config, ctx) for m, mod in models.items()}}
     return out
 
 
-@torch.no_grad()
-def _residual(model: nn.Module, ctx: AttackContext, *, n: int) -> float:
-    from genredact.metrics import residual_rate
-    from genredact.seeding import make_generator
-
-    x = model.sample(n, generator=make_generator(ctx.seed + 7))
-    return float(residual_rate(ctx.judge.predict(x)[0], ctx.labels)["rate"])
+def _residual(model: nn.Module, ctx: AttackContext, *, n: int, mask: str | None = None, mask_size: float | None = None) -> float:
+    return relearn.Relearn.residual(model, ctx, n=n, seed=ctx.seed + 7, mask=mask, mask_size=mask_size)
 
 
 def summary_record(attack: str, result: dict[str, Any]) -> dict[str, Any]:
