@@ -86,8 +86,12 @@ def test_bad_input(tiny_gan, tiny_data, tiny_classifier):
         _audit(tiny_gan, {}, tiny_data, tiny_classifier, ["relearn"])
     with pytest.raises(GenredactError, match="has no option"):
         ATTACKS.get("latent-search").make_config({"steps": 3, "bogus": 1})
-    with pytest.raises(GenredactError, match="works on gan models"):
+    with pytest.raises(GenredactError, match="works on gan, flow models, not on a classifier"):
         ATTACKS.get("latent-search")().run(tiny_classifier, ATTACKS.get("latent-search").make_config(), AttackContext(labels=(1,), judge=tiny_classifier))
+    with pytest.raises(GenredactError, match="works on inpainter models"):
+        ATTACKS.get("i2i-leak")().run(tiny_gan, ATTACKS.get("i2i-leak").make_config(), AttackContext(labels=(1,), judge=tiny_classifier))
+    with pytest.raises(GenredactError, match="works on flow models"):
+        ATTACKS.get("likelihood-membership")().run(tiny_gan, ATTACKS.get("likelihood-membership").make_config(), AttackContext(labels=(1,), judge=tiny_classifier))
 
 
 def test_latent_search_success_is_decided_by_the_judge_not_the_guide(tiny_gan, tiny_data, tiny_classifier):
