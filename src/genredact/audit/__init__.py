@@ -104,7 +104,7 @@ def summary_record(attack: str, result: dict[str, Any]) -> dict[str, Any]:
     for m, figs in models.items():
         prefix = "" if m == "redacted" else ("base_" if m == "pretrained" else f"{m}_")
         for key in ("success_rate", "success_upper95", "relearn_steps", "target_pixel_mse", "retain_pixel_mse", "target_judge_acc", "retain_judge_acc", "target_gap",
-                    "auc", "retain_auc", "max_forget_acc", "worst_mask", "mean_retain_acc"):
+                    "auc", "retain_auc", "max_forget_acc", "worst_mask", "mean_retain_acc", "guide"):
             if key in figs:
                 rec[prefix + key] = figs[key]
     return rec
