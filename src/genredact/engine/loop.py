@@ -1,12 +1,12 @@
 """A small training loop on Hugging Face Accelerate, shared by every method and zoo recipe.
 
-It owns the device placement (through `accelerate.Accelerator`, so `accelerate launch` spreads a run
-over processes), the progress bar, timing and
-peak memory, divergence recovery (back to the last good state with half the learning rate, once) and
-resumable checkpoints (see `genredact.engine.resume`).
+It owns the device, the progress bar, timing and peak memory, several processes (gradients averaged,
+see `genredact.engine.dist`), bf16 autocast (`genredact.engine.precision`), divergence recovery (back
+to the last good state with half the learning rate, once) and resumable checkpoints
+(`genredact.engine.resume`).
 
-A caller gives the modules and optimisers, and a `step(i) -> {name: loss}` function that calls
-`loop.backward(loss)` instead of `loss.backward()`.
+A caller gives a `step(i) -> {name: loss}` function that calls `loop.backward(loss)` instead of
+`loss.backward()`, and registers in `state` everything the steps change.
 """
 from __future__ import annotations
 
