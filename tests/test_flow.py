@@ -350,10 +350,16 @@ def test_likelihood_membership_sees_the_forget_images_pushed_out(tamed, flow_dat
     assert rec["auc"] == after["auc"] and rec["base_auc"] == before["auc"]
 
 
-def test_latent_search_on_flows_finds_the_class_only_where_it_exists(tiny_flow_trained, flow_data, tiny_classifier):
+@pytest.fixture(scope="module")
+def flow_never_saw_1(flow_data) -> FlowModel:
+    model, _ = train_flow(flow_data.without([1]), TINY, progress=False, device="cpu")
+    return model
+
+
+def test_latent_search_on_flows_finds_the_class_only_where_it_exists(tiny_flow_trained, flow_never_saw_1, flow_data, tiny_classifier):
     from genredact.audit import audit
 
-    clean, _ = train_flow(flow_data.without([1]), TINY, progress=False, device="cpu")  # never saw class 1
+    clean = flow_never_saw_1
     cfg = {"latent-search": {"restarts": 32, "steps": 30, "lr": 0.05, "shift": 0, "manifold_k": 0}}
     res = audit(clean, labels=(1,), attacks=["latent-search"], reference={"pretrained": tiny_flow_trained}, judge=tiny_classifier,
                 heldout=flow_data, configs=cfg, progress=False)["latent-search"]
@@ -361,10 +367,10 @@ def test_latent_search_on_flows_finds_the_class_only_where_it_exists(tiny_flow_t
     assert base["success_rate"] >= 0.5 and never["success_rate"] < base["success_rate"] - 0.3
 
 
-def test_relearn_on_flows_brings_the_class_back_to_a_flow_that_never_had_it(tiny_flow_trained, flow_data, tiny_classifier):
+def test_relearn_on_flows_brings_the_class_back_to_a_flow_that_never_had_it(tiny_flow_trained, flow_never_saw_1, flow_data, tiny_classifier):
     from genredact.audit import audit
 
-    clean, _ = train_flow(flow_data.without([1]), TINY, progress=False, device="cpu")
+    clean = copy.deepcopy(flow_never_saw_1)
     cfg = {"relearn": {"n_images": 10, "max_steps": 60, "eval_every": 10, "eval_n": 300, "batch_size": 10, "lr": 5e-3}}
     res = audit(clean, labels=(1,), attacks=["relearn"], reference={"pretrained": tiny_flow_trained}, judge=tiny_classifier,
                 heldout=flow_data, configs=cfg, progress=False)["relearn"]
