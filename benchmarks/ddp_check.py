@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the redaction (another seed in one process shows the method's own spread)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load_model("mnist-dcgan")
@@ -38,7 +39,7 @@ def main() -> None:
     t0 = time.perf_counter()
     before = evaluate(model, labels=target.labels, judge=judge, n=args.n)
     eval_s = time.perf_counter() - t0
-    edited, log = redact(model, target, "redact-classifier", progress=False)
+    edited, log = redact(model, target, "redact-classifier", seed=args.seed, progress=False)
     after = evaluate(edited, labels=target.labels, judge=judge, n=args.n)
     if is_main():
         Path(args.out).write_text(json.dumps({"world": world()[1], "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},

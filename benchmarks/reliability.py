@@ -83,13 +83,17 @@ def resume_part(kills: int, rng: random.Random, work: Path) -> dict:
             raise SystemExit(f"{name} failed uninterrupted: {res.stderr.strip()[-800:]}")
         refs[name] = (wall, _result(kind, out))
         print(f"  {name}: uninterrupted run {wall:.1f}s", flush=True)
-    points = []
-    for j in range(kills):
+    points: list[dict] = []
+    j = 0
+    # Until `kills` runs were killed mid-way (a run that finished before its kill is checked too, but
+    # does not count), at most three times as many tries; the commands take turns.
+    while sum(not p["finished_before_kill"] for p in points) < kills and j < 3 * kills:
         name, argv, kind = COMMANDS[j % len(COMMANDS)]
         wall = refs[name][0]
         out = work / f"kill-{j}" / ("m.json" if kind == "json" else "out")
         out.parent.mkdir(parents=True)
-        at = rng.uniform(0.2, 0.8) * wall
+        j += 1
+        at = rng.uniform(0.1, 0.7) * wall
         proc = subprocess.Popen(_cli([*argv, *_out_args(kind, out)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             proc.wait(timeout=at)
@@ -113,7 +117,7 @@ def resume_part(kills: int, rng: random.Random, work: Path) -> dict:
             ok = resumed_ok and _result(kind, out) == refs[name][1]
         points.append({"command": name, "kill_at_s": round(at, 2), "finished_before_kill": finished, "checkpoints_at_kill": checkpoints,
                        "partial_output": partial, "resumed_ok": resumed_ok, "identical": ok})
-        print(f"  kill {j + 1}/{kills}: {name} at {at:.1f}s of {wall:.1f}s, checkpoints {checkpoints or 'none'} -> "
+        print(f"  kill {j}: {name} at {at:.1f}s of {wall:.1f}s, checkpoints {checkpoints or 'none'} -> "
               f"{'identical' if ok else 'DIFFERENT'}{' (had finished)' if finished else ''}", flush=True)
     killed = [p for p in points if not p["finished_before_kill"]]
     return {"resume_points": len(killed), "resume_identical": sum(p["identical"] for p in killed),
@@ -141,9 +145,9 @@ def ddp_part(work: Path) -> dict:
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no"]
     runs = {}
-    for name, argv in (("single", [sys.executable]), ("multi", launch)):
+    for name, argv, extra in (("single", [sys.executable], []), ("multi", launch, []), ("single_seed1", [sys.executable], ["--seed", "1"])):
         out = work / f"{name}.json"
-        res = subprocess.run([*argv, script, "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=3600,
+        res = subprocess.run([*argv, script, "--out", str(out), *extra], capture_output=True, text=True, cwd=ROOT, timeout=3600,
                              env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
         if res.returncode != 0:
             raise SystemExit(f"ddp_check ({name}) failed: {res.stderr.strip()[-1500:]}")
@@ -155,13 +159,16 @@ def ddp_part(work: Path) -> dict:
             "ddp_fid_delta_pct": 100 * (b["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
             "ddp_eval_fid_delta_pct": 100 * (b["before"]["fid"] - a["before"]["fid"]) / a["before"]["fid"],
             "ddp_eval_residual_delta": b["before"]["residual_rate"] - a["before"]["residual_rate"],
+            # The method's own spread: one process, another seed.
+            "seed_fid_delta_pct": 100 * (runs["single_seed1"]["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
+            "seed_residual_delta": runs["single_seed1"]["after"]["residual_rate"] - a["after"]["residual_rate"],
             "ddp_detail": runs}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", nargs="+", default=["resume", "bad-inputs", "ddp"], choices=["resume", "bad-inputs", "ddp"])
-    ap.add_argument("--kills", type=int, default=21, help="random kill points, spread over the commands (default 21: 3 per command)")
+    ap.add_argument("--kills", type=int, default=21, help="runs to kill mid-way at random moments, the commands taking turns (default 21: 3 per command)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
@@ -180,8 +187,11 @@ def main(argv: list[str] | None = None) -> None:
             rec.update(ddp_part(work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    # A run of some parts keeps the other parts' figures; each part records the command that measured it.
     old = json.loads(RESULTS.read_text())["records"][0] if RESULTS.exists() else {}
-    merged = {**old, **rec} if set(args.parts) != {"resume", "bad-inputs", "ddp"} else rec
+    commands = {**{p: old.get("command") for p in ("resume", "bad-inputs", "ddp") if old.get("command")}, **old.get("commands", {})}
+    commands.update({p: rec["command"] for p in args.parts})
+    merged = {**old, **rec, "commands": commands} if set(args.parts) != {"resume", "bad-inputs", "ddp"} else {**rec, "commands": commands}
     write_records(RESULTS, "reliability", [merged])
     replace_block(HERE / "RESULTS.md", "reliability", table(merged))
     print(json.dumps({k: v for k, v in merged.items() if not k.endswith("detail")}, indent=1))
@@ -203,12 +213,15 @@ def table(r: dict) -> str:
          f"{r['ddp_residual_delta']:+.4f} ({r['ddp_residual_bound']:.4f})" if r.get("ddp_residual_delta") is not None else "not measured", "within the bound"),
         ("2 processes vs 1, evaluation of one model: residual-rate / FID difference",
          f"{r['ddp_eval_residual_delta']:+.5f} / {r['ddp_eval_fid_delta_pct']:+.4f}%" if r.get("ddp_eval_residual_delta") is not None else "not measured", "0"),
+        ("1 process, seed 1 vs seed 0, redaction: residual-rate / FID difference (the method's own spread)",
+         f"{r['seed_residual_delta']:+.4f} / {r['seed_fid_delta_pct']:+.2f}%" if r.get("seed_fid_delta_pct") is not None else "not measured", "for context"),
         ("2 processes vs 1, redaction: FID difference", f"{r['ddp_fid_delta_pct']:+.2f}%" if r.get("ddp_fid_delta_pct") is not None else "not measured", "<= 2%"),
     ]
     lines = [
         "## Reliability (`benchmarks/reliability.py`)",
         "",
-        f"Device: {r.get('device')}. Command: `{r.get('command')}` ({r.get('date')}). Commands killed and resumed: "
+        f"Device: {r.get('device')} ({r.get('date')}). Measured by: " + "; ".join(f"{part}: `{c}`" for part, c in r.get("commands", {"all": r.get("command")}).items())
+        + ". Commands killed and resumed: "
         + "; ".join(f"`{c}`" for c in r.get("resume_commands", {}).values()) + ".",
         "",
         "| figure | measured | goal |",
