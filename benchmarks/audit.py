@@ -1,8 +1,10 @@
-"""Benchmark: recovery attacks against each GAN redaction method, next to the same attacks against the
-pre-trained model and the `retrain` model, with the same budget and seed, on one device in one run.
+"""Benchmark: recovery attacks against each redaction method of a family, next to the same attacks
+against the pre-trained model and the `retrain` model, with the same budget and seed, on one device in one run.
 
-    python benchmarks/audit.py                                        # Fashion-MNIST Sandal and MNIST 7
+    python benchmarks/audit.py                                        # GANs: Fashion-MNIST Sandal and MNIST 7
     python benchmarks/audit.py --datasets mnist --labels 7 --methods redact-classifier --retrain-steps 2000
+    python benchmarks/audit.py --family flow --datasets mnist --retrain-steps 600
+    python benchmarks/audit.py --family inpainter --datasets fashion-mnist
 
 Writes benchmarks/results/audit.json (one record per family x data set x label x method x attack, merged)
 and the table in benchmarks/RESULTS.md. With --retrain-steps the retrain yardstick is shorter than the zoo
@@ -29,16 +31,19 @@ from gan_redaction import MODELS  # noqa: E402
 
 RESULTS = HERE / "results" / "audit.json"
 DEFAULT_LABELS = {"fashion-mnist": ["Sandal"], "mnist": ["7"]}
-DEFAULT_METHODS = ["redact-classifier", "redact-validity", "finetune-valid", "adapt-then-unlearn"]
-ATTACKS = ["latent-search", "inversion", "relearn"]
+FAMILY_MODELS = {"gan": MODELS, "flow": {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"},
+                 "inpainter": {"fashion-mnist": "fashion-inpainter-conv", "mnist": "mnist-inpainter-conv"}}
+DEFAULT_METHODS = {"gan": ["redact-classifier", "redact-validity", "finetune-valid", "adapt-then-unlearn"],
+                   "flow": ["taming", "likelihood-ascent"], "inpainter": ["encoder-unlearn", "max-loss", "retain-label"]}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--family", default="gan", choices=list(FAMILY_MODELS))
     ap.add_argument("--datasets", nargs="+", default=list(MODELS))
     ap.add_argument("--labels", nargs="+", default=None)
-    ap.add_argument("--methods", nargs="+", default=DEFAULT_METHODS)
-    ap.add_argument("--attacks", nargs="+", default=ATTACKS)
+    ap.add_argument("--methods", nargs="+", default=None, help="default: the family's methods")
+    ap.add_argument("--attacks", nargs="+", default=None, help="default: the family's attacks (genredact.audit.DEFAULT_ATTACKS)")
     ap.add_argument("--budget", type=int, default=None, help="steps per attack (default: each attack's default)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
@@ -49,9 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     command = ("python benchmarks/audit.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
-    common = {"family": "gan", "device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command}
+    from genredact.audit import DEFAULT_ATTACKS
+
+    attacks = args.attacks or DEFAULT_ATTACKS[args.family]
+    common = {"family": args.family, "device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command}
     for dataset in args.datasets:
-        model = load_model(MODELS[dataset], device=args.device)
+        model = load_model(FAMILY_MODELS[args.family][dataset], device=args.device)
         judge = load_classifier(dataset, role="judge", device=args.device)
         heldout = load_dataset(dataset, "test")
         for label in args.labels or DEFAULT_LABELS[dataset]:
@@ -62,16 +70,16 @@ def main(argv: list[str] | None = None) -> None:
             retrained, rlog = redact(model, target, "retrain", seed=args.seed, device=args.device, progress=False, **ropts)
             reference = {"pretrained": model, "retrain": retrained}
             new = []
-            for method in args.methods:
+            for method in args.methods or DEFAULT_METHODS[args.family]:
                 print(f"   {method}: redacting ...", flush=True)
                 edited, log = redact(model, target, method, seed=args.seed, device=args.device, progress=False)
-                res = audit(edited, labels=target.labels, attacks=args.attacks, reference=reference, judge=judge, heldout=heldout,
+                res = audit(edited, labels=target.labels, attacks=attacks, reference=reference, judge=judge, heldout=heldout,
                             budget=args.budget, seed=args.seed, device=args.device, progress=False)
                 for attack, result in res.items():
                     rec = {**common, "dataset": dataset, "label": name, "method": method, **summary_record(attack, result),
                            "redaction_wall_s": log["wall_s"], "retrain_steps": rlog["steps"], "retrain_wall_s": rlog["wall_s"]}
                     print(f"   {method:20s} {attack:14s} " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items()
-                                                                  if k.endswith(("success_rate", "relearn_steps", "pixel_mse", "judge_acc"))), flush=True)
+                                                                  if k.endswith(("success_rate", "relearn_steps", "pixel_mse", "judge_acc", "auc", "max_forget_acc"))), flush=True)
                     new.append(rec)
             if not args.dry_run:
                 save(new)
@@ -103,15 +111,17 @@ def tables(records: list[dict]) -> str:
         f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. Every attack runs with the same budget and seed on the "
         "redacted model, the pre-trained model and the `retrain` model (trained without the class; its steps are in the JSON). "
         "latent-search: share of restarts whose find the judge calls the class with confidence >= 0.9 *and* that lies on the real class's k-NN manifold "
-        "(judge features). relearn: fine-tuning steps on 10 held-out images of the class until the residual rate is back at half the pre-trained "
+        "(judge features); the search is steered by the judge itself (rows marked judge, the first version) or by the redaction classifier, the judge "
+        "deciding success (rows marked redaction). relearn: fine-tuning steps on 10 held-out images of the class until the residual rate is back at half the pre-trained "
         "model's. inversion: pixel MSE of the best reconstruction of held-out images of the class, and the judge's accuracy on those reconstructions.",
         "",
-        "| data set | class | method | latent-search success (95% upper) | pre-trained | retrain | relearn steps | retrain relearn steps | inversion MSE class / pre-trained / retrain | judge acc on inversions (class) |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| data set | class | method | latent-search success (95% upper) | pre-trained | retrain | steered by | relearn steps | retrain relearn steps | inversion MSE class / pre-trained / retrain | judge acc on inversions (class) |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     groups: dict[tuple, dict[str, dict]] = {}
     for r in records:
-        groups.setdefault((r["dataset"], r["label"], r["method"]), {})[r["attack"]] = r
+        if r.get("family", "gan") == "gan":
+            groups.setdefault((r["dataset"], r["label"], r["method"]), {})[r["attack"]] = r
     for (dataset, label, method), by in sorted(groups.items()):
         ls, rl, inv = by.get("latent-search"), by.get("relearn"), by.get("inversion")
 
@@ -120,9 +130,19 @@ def tables(records: list[dict]) -> str:
 
         out.append(
             f"| {dataset} | {label} | {method} | {c(ls, 'success_rate')} ({c(ls, 'success_upper95')}) | {c(ls, 'base_success_rate')} | "
-            f"{c(ls, 'retrain_success_rate')} | {c(rl, 'relearn_steps')} | {c(rl, 'retrain_relearn_steps')} | "
+            f"{c(ls, 'retrain_success_rate')} | {c(ls, 'guide') if ls and ls.get('guide') else 'judge'} | {c(rl, 'relearn_steps')} | {c(rl, 'retrain_relearn_steps')} | "
             f"{c(inv, 'target_pixel_mse')} / {c(inv, 'base_target_pixel_mse')} / {c(inv, 'retrain_target_pixel_mse')} | {c(inv, 'target_judge_acc')} |"
         )
+    other = [r for r in records if r.get("family", "gan") != "gan"]
+    if other:
+        out += ["", "Flows and inpainters: likelihood-membership AUC (forget vs unseen images of the class, by BPD; 0.5 = indistinguishable), "
+                "i2i-leak (the judge's accuracy on completions of held-out class images, worst mask), latent-search and relearn as above.", "",
+                "| family | data set | class | method | attack | redacted | pre-trained | retrain |", "|---|---|---|---|---|---:|---:|---:|"]
+        key = {"latent-search": "success_rate", "likelihood-membership": "auc", "i2i-leak": "max_forget_acc", "relearn": "relearn_steps"}
+        for r in sorted(other, key=lambda r: (r["family"], r["dataset"], r["label"], r["method"], r["attack"])):
+            k = key.get(r["attack"], "success_rate")
+            out.append(f"| {r['family']} | {r['dataset']} | {r['label']} | {r['method']} | {r['attack']} ({k}) | {_f(r.get(k))} | "
+                       f"{_f(r.get('base_' + k))} | {_f(r.get('retrain_' + k))} |")
     return "\n".join(out)
 
 

@@ -31,9 +31,13 @@ def tiny_data() -> ImageData:
 
 @pytest.fixture(scope="session")
 def tiny_classifier(tiny_data) -> ClassifierModel:
-    torch.manual_seed(0)
-    model = ClassifierModel(TinyClassifier(size=8, num_classes=2), class_names=list(tiny_data.class_names), dataset="two-class")
-    x, y = to_float(tiny_data.x), torch.as_tensor(tiny_data.y)
+    return train_tiny_classifier(tiny_data)
+
+
+def train_tiny_classifier(data: ImageData, seed: int = 0) -> ClassifierModel:
+    torch.manual_seed(seed)
+    model = ClassifierModel(TinyClassifier(size=8, num_classes=2), class_names=list(data.class_names), dataset="two-class")
+    x, y = to_float(data.x), torch.as_tensor(data.y)
     opt = torch.optim.Adam(model.parameters(), 1e-2)
     for _ in range(100):
         loss = F.cross_entropy(model(x), y)

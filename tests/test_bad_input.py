@@ -7,8 +7,11 @@ and never change the input model (checked by hash).
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,6 +130,23 @@ def bad_cli_input(draw, ws):
     return ["redact", str(root / "nan-weights"), "--target", "label=1"], "NaN"
 
 
+def _tree_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def _log_case(argv, rc, err, lines, *, left, changed) -> None:
+    """With GENREDACT_BAD_INPUT_LOG set (benchmarks/reliability.py), one JSON line per generated input:
+    what the command printed and left behind, before the test's assertions judge it."""
+    log = os.environ.get("GENREDACT_BAD_INPUT_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(json.dumps({"argv": [str(a) for a in argv], "rc": rc if isinstance(rc, int) else str(rc), "traceback": "Traceback" in err,
+                                "one_line": len(lines) == 1 and lines[0].startswith("genredact: error: "), "left": left, "changed": changed}) + "\n")
+
+
 def _run(argv, capsys):
     try:
         rc = main(argv)
@@ -142,12 +162,17 @@ def test_cli_bad_input_one_sentence_no_output(data, workspace, tmp_path_factory,
     argv, must_mention = data.draw(bad_cli_input(workspace))
     parent = tmp_path_factory.mktemp("out")
     out = parent / "run"
+    inputs = [p for p in map(Path, argv) if p.is_dir() and (p / "config.json").exists()] + [WEIGHTS_DIR / MODEL]
+    before = [_tree_sha(p) for p in inputs]
     rc, err = _run([*argv[:2], *QUICK, *argv[2:], "--out", str(out)], capsys)  # the drawn --set comes last and wins
     lines = [line for line in err.strip().splitlines() if line.strip()]
+    changed = [str(p) for p, h in zip(inputs, before) if _tree_sha(p) != h]
+    _log_case(argv, rc, err, lines, left=[p.name for p in parent.iterdir()], changed=changed)
     assert rc not in (0, None), f"{argv} succeeded"
     assert len(lines) == 1 and lines[0].startswith("genredact: error: "), f"{argv}: {err!r}"
     assert must_mention in lines[0], f"{argv}: {lines[0]}"
     assert not out.exists() and list(parent.iterdir()) == [], f"{argv} left {list(parent.iterdir())}"
+    assert not changed, f"{argv} changed its input {changed}"
 
 
 def test_the_zoo_model_was_never_written(workspace):

@@ -32,6 +32,10 @@ def test_redact_inpainter_writes_run_folder(tmp_path, capsys):
     red = json.loads((run / "model" / "redaction.json").read_text())
     assert red["method"] == "encoder-unlearn" and red["target"]["labels"] == [0, 1, 2, 3, 4]
     assert folder_sha256(folder) == sha  # the input model folder is only read
+    assert json.loads((run / "provenance.json").read_text())["checkpoints"]["parent"]["sha256"] == sha
+    assert main(["report", str(run)]) == 0  # the HTML report from the folder alone, input/output grids included
+    page = (run / "report.html").read_text()
+    assert page.count("<img") >= 8 and "center-0.71/unlearned.png" in page
 
 
 def test_redact_inpainter_bad_label_is_one_line(tmp_path, capsys):

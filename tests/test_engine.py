@@ -1,34 +1,122 @@
 """The shared loop: history, early stop, atomic checkpoints, and the NaN / divergence guard."""
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 from genredact.engine import Loop
 from genredact.errors import TrainingDivergedError
 
 
-def test_runs_logs_and_checkpoints(tmp_path):
-    net = nn.Linear(2, 1)
-    opt = torch.optim.SGD(net.parameters(), 0.1)
-    loop = Loop(steps=6, progress=False, log_every=2, checkpoint_dir=tmp_path, checkpoint_every=3, device="cpu")
-    x = torch.ones(4, 2)
+def _linear_task(loop, seed=0, bad_at=None):
+    """A tiny regression loop whose batches come from a registered generator."""
+    torch.manual_seed(seed)
+    net = nn.Linear(3, 1)
+    opt = torch.optim.Adam(net.parameters(), 0.05)
+    rng = torch.Generator().manual_seed(seed)
+    running = {"ema": 0.0}
 
     def step(i):
-        loss = net(x).pow(2).mean()
+        x = torch.randn(8, 3, generator=rng)
+        loss = (net(x) - x.sum(1, keepdim=True)).pow(2).mean()
         opt.zero_grad()
         loop.backward(loss)
         opt.step()
+        running["ema"] = 0.9 * running["ema"] + 0.1 * loss.item()
+        if bad_at is not None and i in bad_at:
+            bad_at.discard(i)
+            return {"loss": float("nan")}
         return {"loss": loss.item()}
 
-    res = loop.run(step, modules={"net": net})
+    return net, step, {"net": net, "opt": opt, "rng": rng, "running": running}
+
+
+def test_runs_and_logs():
+    loop = Loop(steps=6, progress=False, log_every=2, device="cpu")
+    net, step, state = _linear_task(loop)
+    res = loop.run(step, state=state)
     assert res.steps == 6 and [h["step"] for h in res.history] == [0.0, 2.0, 4.0, 5.0]
-    assert res.history[-1]["loss"] < res.history[0]["loss"]
-    state = load_file(str(tmp_path / "loop_state.safetensors"))
-    assert torch.equal(state["net.weight"], net.weight.detach())
-    assert not list(tmp_path.glob("*.tmp"))
+    assert res.history[-1]["loss"] < res.history[0]["loss"] and not res.recoveries
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kill_at", [1, 7, 19])
+def test_resume_is_bit_identical(tmp_path, kill_at):
+    from genredact.engine.resume import resumable, resume_dir
+
+    def run(kill=None, resume=False):
+        with resumable(tmp_path / "out", resume=resume, fingerprint={"task": "linear"}, every_s=0, echo=lambda s: None):
+            results = []
+            for seed in (0, 1):  # two loops in one run: the first finished, the second interrupted
+                loop = Loop(steps=20, progress=False, device="cpu", desc=f"loop {seed}")
+                net, step, state = _linear_task(loop, seed)
+
+                def guarded(i, step=step, seed=seed):
+                    if kill is not None and seed == 1 and i == kill:
+                        raise Killed
+                    return step(i)
+
+                res = loop.run(guarded, state=state)
+                results.append((net.weight.detach().clone(), state["running"]["ema"], res.steps, len(res.history)))
+            return results
+
+    whole = run()
+    assert not resume_dir(tmp_path / "out").exists()  # removed on success
+    with pytest.raises(Killed):
+        run(kill=kill_at)
+    assert (resume_dir(tmp_path / "out") / "001-loop.safetensors").exists()
+    assert not list(resume_dir(tmp_path / "out").glob(".*tmp"))
+    resumed = run(resume=True)
+    for (w1, e1, s1, h1), (w2, e2, s2, h2) in zip(whole, resumed):
+        assert torch.equal(w1, w2) and e1 == e2 and (s1, h1) == (s2, h2)
+
+
+def test_resume_refuses_other_arguments(tmp_path):
+    from genredact.engine.resume import resumable
+    from genredact.errors import GenredactError
+
+    with pytest.raises(Killed):
+        with resumable(tmp_path / "out", resume=False, fingerprint={"steps": 20}, every_s=0, echo=lambda s: None):
+            raise Killed
+    with pytest.raises(GenredactError, match=r"other arguments \(steps\)"):
+        with resumable(tmp_path / "out", resume=True, fingerprint={"steps": 30}, echo=lambda s: None):
+            pass
+
+
+def test_state_codec_round_trips_types():
+    from genredact.engine.state import pack, unpack
+
+    value = {0: {"step": torch.tensor(3.0), "m": torch.ones(2, 2)}, "groups": [{"betas": (0.5, 0.999), "lr": 1e-3, "n": 2}],
+             "arr": np.arange(4, dtype=np.float32), "none": None, "flag": True}
+    tensors = {}
+    back = unpack(json.loads(json.dumps(pack(value, tensors))), tensors)
+    assert set(back) == {0, "groups", "arr", "none", "flag"} and back["groups"][0]["betas"] == (0.5, 0.999)
+    assert isinstance(back["groups"][0]["n"], int) and torch.equal(back[0]["m"], torch.ones(2, 2))
+    assert np.array_equal(back["arr"], np.arange(4, dtype=np.float32)) and back["flag"] is True
+
+
+def test_divergence_recovers_once_with_half_the_learning_rate():
+    loop = Loop(steps=30, progress=False, device="cpu", snapshot_every=10)
+    net, step, state = _linear_task(loop, bad_at={14})
+    res = loop.run(step, state=state)
+    assert res.steps == 30 and len(res.recoveries) == 1
+    rec = res.recoveries[0]
+    assert rec["step"] == 14 and rec["restored_step"] == 10 and rec["lr_factor"] == 0.5
+    assert state["opt"].param_groups[0]["lr"] == pytest.approx(0.025)
+
+
+def test_divergence_twice_stops_with_clear_message():
+    loop = Loop(steps=30, progress=False, device="cpu", snapshot_every=10)
+    net, step, state = _linear_task(loop, bad_at={14, 22})
+    with pytest.raises(TrainingDivergedError, match=r"diverged at step 22 .*again after going back to step 10 with the learning rate halved"):
+        loop.run(step, state=state)
 
 
 def test_early_stop():
@@ -42,3 +130,48 @@ def test_guard_stops_with_clear_message(bad):
     loop = Loop(steps=5, progress=False, device="cpu")
     with pytest.raises(TrainingDivergedError, match=r"diverged at step 2 \(loss_d = .*lower the learning rate"):
         loop.run(lambda i: {"loss_d": bad if i == 2 else 0.5})
+
+
+def test_a_recovery_is_recorded_in_the_redaction_log(tiny_gan, tiny_classifier, monkeypatch):
+    """One NaN loss mid-run: the method goes on from its last good state and the log says so."""
+    from genredact.api import redact
+    from genredact.losses import g_loss
+    from genredact.methods import _adversarial
+    from genredact.targets import ClassifierTarget
+
+    calls = {"n": 0}
+
+    def flaky(logits):
+        calls["n"] += 1
+        return g_loss(logits) * (float("nan") if calls["n"] == 30 else 1.0)
+
+    monkeypatch.setattr(_adversarial, "g_loss", flaky)
+    _, log = redact(tiny_gan, ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny"), "redact-classifier",
+                    data=None, real="generator", progress=False, steps=40, batch_size=16, pool_size=16)
+    assert log["steps"] == 40 and len(log["recoveries"]) == 1
+    assert log["recoveries"][0]["step"] == 29 and log["recoveries"][0]["restored_step"] == 25
+
+
+def test_bf16_autocast_runs_steps_in_bfloat16_and_backward_outside():
+    from genredact.engine.precision import precision
+
+    seen = {}
+    net = nn.Linear(4, 2)
+    opt = torch.optim.SGD(net.parameters(), 0.1)
+    with precision("bf16"):
+        loop = Loop(steps=3, progress=False, device="cpu")
+
+        def step(i):
+            y = net(torch.ones(8, 4))
+            seen["dtype"] = y.dtype
+            loss = y.float().pow(2).mean()
+            opt.zero_grad()
+            loop.backward(loss)
+            opt.step()
+            return {"loss": loss.item()}
+
+        res = loop.run(step, state={"net": net, "opt": opt})
+    assert seen["dtype"] == torch.bfloat16 and res.steps == 3 and net.weight.grad.dtype == torch.float32
+    loop = Loop(steps=1, progress=False, device="cpu")
+    loop.run(step, state={"net": net, "opt": opt})
+    assert seen["dtype"] == torch.float32  # outside the block: fp32 again

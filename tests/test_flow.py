@@ -317,6 +317,11 @@ def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tiny_classifier, tmp
         assert (out / name).is_file(), name
     ev = json.loads((out / "evaluation.json").read_text())
     assert ev["n_forget"] == 1 and "forget" in ev["after"] and "retain BPD" in (out / "report.md").read_text()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["checkpoints"]["parent"]["sha256"] == json.loads((out / "model" / "redaction.json").read_text())["parent_sha256"]
+    assert main(["report", str(out)]) == 0  # the HTML report from the folder alone, histograms included
+    page = (out / "report.html").read_text()
+    assert page.count("<img") >= 4 and "plots/bpd_after.png" in page and (out / "report.html").stat().st_size < 5 * 2**20
     # A folder data set lists its classes alphabetically (bottom, top): a mix steered by a classifier of
     # (top, bottom) is refused with one sentence rather than silently mislabelled.
     rc = main(["redact", str(model_dir), "--target", "mix=bottom:0.5", "--method", "taming", "--out", str(tmp_path / "mix"), "--n-eval", "200",
@@ -326,3 +331,49 @@ def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tiny_classifier, tmp
     rc = main(["sample", str(model_dir), "--n", "4", "--temperature", "0.7", "--out", str(tmp_path / "s.npz")])
     assert rc == 0 and np.load(tmp_path / "s.npz")["x"].shape == (4, 8, 8)
     capsys.readouterr()
+
+
+def test_likelihood_membership_sees_the_forget_images_pushed_out(tamed, flow_data, tiny_classifier):
+    """Tamed on three class-1 training images: after, those images are less likely than unseen class-1
+    images (AUC falls); the pre-trained flow's AUC for them stays where memorisation puts it."""
+    from genredact.audit import audit, summary_record
+
+    original, target, edited, log, _ = tamed
+    unseen = two_class_data(n=256, seed=7)
+    res = audit(edited, labels=(1,), attacks=["likelihood-membership"], reference={"pretrained": original}, judge=tiny_classifier,
+                heldout=unseen, train=flow_data, forget=target.images, progress=False)["likelihood-membership"]
+    before, after = res["models"]["pretrained"], res["models"]["redacted"]
+    assert after["n_forget"] == 3 and after["forget_bpd"] > before["forget_bpd"] + 0.1
+    assert after["auc"] < before["auc"] and after["auc"] <= 0.2
+    assert abs(after["retain_auc"] - before["retain_auc"]) < 0.15  # the other classes' membership signal barely moves
+    rec = summary_record("likelihood-membership", res)
+    assert rec["auc"] == after["auc"] and rec["base_auc"] == before["auc"]
+
+
+@pytest.fixture(scope="module")
+def flow_never_saw_1(flow_data) -> FlowModel:
+    model, _ = train_flow(flow_data.without([1]), TINY, progress=False, device="cpu")
+    return model
+
+
+def test_latent_search_on_flows_finds_the_class_only_where_it_exists(tiny_flow_trained, flow_never_saw_1, flow_data, tiny_classifier):
+    from genredact.audit import audit
+
+    clean = flow_never_saw_1
+    cfg = {"latent-search": {"restarts": 32, "steps": 30, "lr": 0.05, "shift": 0, "manifold_k": 0}}
+    res = audit(clean, labels=(1,), attacks=["latent-search"], reference={"pretrained": tiny_flow_trained}, judge=tiny_classifier,
+                heldout=flow_data, configs=cfg, progress=False)["latent-search"]
+    base, never = res["models"]["pretrained"], res["models"]["redacted"]
+    assert base["success_rate"] >= 0.5 and never["success_rate"] < base["success_rate"] - 0.3
+
+
+def test_relearn_on_flows_brings_the_class_back_to_a_flow_that_never_had_it(tiny_flow_trained, flow_never_saw_1, flow_data, tiny_classifier):
+    from genredact.audit import audit
+
+    clean = copy.deepcopy(flow_never_saw_1)
+    cfg = {"relearn": {"n_images": 10, "max_steps": 60, "eval_every": 10, "eval_n": 300, "batch_size": 10, "lr": 5e-3}}
+    res = audit(clean, labels=(1,), attacks=["relearn"], reference={"pretrained": tiny_flow_trained}, judge=tiny_classifier,
+                heldout=flow_data, configs=cfg, progress=False)["relearn"]
+    base, never = res["models"]["pretrained"], res["models"]["redacted"]
+    assert base["relearn_steps"] == 0 and never["start_rate"] < res["config"]["threshold"]
+    assert never["final_rate"] > never["start_rate"]  # the flow's own loss on ten images moves it toward the class

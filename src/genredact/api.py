@@ -10,7 +10,9 @@ import torch
 from torch import nn
 
 from genredact.data import DATASETS, ImageData, load_dataset
-from genredact.engine.loop import MemoryWatch
+from genredact.engine.loop import MemoryWatch, collect_recoveries
+from genredact.engine.precision import current as current_precision
+from genredact.engine.precision import precision as use_precision
 from genredact.errors import GenredactError
 from genredact.seeding import make_generator
 from genredact.targets import Target, parse_target
@@ -43,6 +45,7 @@ def redact(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    precision: str | None = None,
     **config: Any,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Redact `target` from `model` with `method` and return (edited model, log).
@@ -53,6 +56,8 @@ def redact(
         method: a registered method name (`genredact list methods`); default per family.
         data: the training data for the real-data variant, 'auto' (the model's built-in data set) or None.
         seed: seeds every random draw of the method (bit-identical reruns on CPU).
+        precision: "fp32", or "bf16" to run the training steps under bf16 autocast (for GPUs with bf16 units);
+            default: the surrounding `genredact.engine.precision.precision(...)` block's, else fp32.
         **config: the method's options, e.g. steps=300, lam=0.5, real='generator'.
 
     The input model is never modified.
@@ -73,10 +78,11 @@ def redact(
     ctx = Context(generator=make_generator(seed), data=training_data(model, data) if needs_data else None, device=device, progress=progress)
     # The cost covers the whole method (pools, negatives, training), not only its optimiser loop.
     start = time.perf_counter()
-    with MemoryWatch(torch.device(device)) as watch, torch.random.fork_rng(devices=[]):
+    with MemoryWatch(torch.device(device)) as watch, torch.random.fork_rng(devices=[]), collect_recoveries() as recoveries, \
+            use_precision(precision or current_precision()):
         torch.manual_seed(seed)  # methods must not depend on or leak global RNG state
         result = cls().apply(model, target, cfg, ctx)
     wall = time.perf_counter() - start
-    log = {"method": name, "config": dataclasses.asdict(cfg), "target": target.to_json(), "seed": seed, **result.log}
+    log = {"method": name, "config": dataclasses.asdict(cfg), "target": target.to_json(), "seed": seed, "precision": precision or current_precision(), **result.log, "recoveries": recoveries}
     log.update(loop_wall_s=log.get("wall_s", 0.0), wall_s=wall, peak_mem_mb=watch.peak)
     return result.model, log

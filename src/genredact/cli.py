@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier", default=None, help="classifier folder for label= targets (default: the zoo's redaction classifier for the model's data set)")
     p.add_argument("--data", default=None, help="training data for the real-data variant: fashion-mnist, mnist, or a folder of IDX files / class sub-folders (default: the model's own data set)")
     p.add_argument("--retrain", default=None, help="a model trained without the target (folder or zoo name) to evaluate on the same latents, for deltas in the report")
+    _resume_args(p, "the run")
+    _precision_arg(p)
     _add_common(p)
 
     p = sub.add_parser("eval", help="measure residual rate and quality of a model under the independent judge",
@@ -83,16 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead of a fixed n, sample until the residual rate is certified below EPS (or shown above it) by a sequential "
                         "Clopper-Pearson rule with a Bonferroni split over looks at n, 2n, 4n, ... (the rule is printed)")
     p.add_argument("--max-n", type=int, default=1_000_000, help="with --certify: the most samples drawn (default: 1000000)")
+    _resume_args(p, "the evaluation (needs --json)")
+    _precision_arg(p)
     _add_common(p)
 
     p = sub.add_parser("audit", help="try to recover the redacted content from a run's model (attacks)",
                        description="Run recovery attacks on the model of a run folder, with the same budget and seed on its pre-trained parent "
-                                   "(and on a retrain model with --retrain), and write RUN/audit/<attack>.json plus grids. Attacks: latent-search "
-                                   "(optimise latents to make the judge see the class), inversion (reproduce held-out images of the class), "
-                                   "relearn (fine-tune on a few images of the class; steps until half the pre-trained residual rate is back).")
+                                   "(and on a retrain model with --retrain), and write RUN/audit/<attack>.json plus grids. GAN attacks: latent-search "
+                                   "(optimise latents, steered by the redaction classifier, until the judge sees the class), inversion (reproduce held-out "
+                                   "images of the class), relearn (fine-tune on a few images of the class; steps until half the pre-trained residual rate "
+                                   "is back). Flow: likelihood-membership (AUC of telling the forget images from unseen ones by BPD). Image-to-image: "
+                                   "i2i-leak (judge accuracy of completions of the class under many masks, worst case).")
     p.add_argument("run", help="a run folder written by `genredact redact` or `genredact demo`")
     p.add_argument("--attack", action="append", default=None, metavar="NAME", help="attack to run (repeatable; default: every attack of the model's family)")
-    p.add_argument("--budget", type=int, default=None, help="optimisation steps per attack (latent-search and inversion steps, relearn's most steps)")
+    p.add_argument("--budget", type=int, default=None, help="the attack budget: latent-search and inversion steps, relearn's most steps, images scored by likelihood-membership and i2i-leak")
     p.add_argument("--retrain", default=None, help="a retrain model (folder or zoo name) to attack as well, as the yardstick")
     p.add_argument("--set", action="append", default=[], metavar="ATTACK.KEY=VALUE", help="attack option, e.g. --set latent-search.restarts=512")
     p.add_argument("--seed", type=int, default=0, help="seed of every attack's draws (default: 0)")
@@ -121,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "check every tensor's name and shape against --family/--arch and write a genredact model folder at --out. "
                                    "Architectures: gan/dcgan (options z_dim, width, channels, discriminator=true|false, dataset, class_names=a,b,...).")
     p.add_argument("file", help="a .pt, .pth, .bin, .ckpt (state dict) or .safetensors file")
-    p.add_argument("--family", required=True, help="model family, e.g. gan")
-    p.add_argument("--arch", required=True, help="architecture of that family, e.g. dcgan")
+    p.add_argument("--family", required=True, help="model family: gan, flow or inpainter")
+    p.add_argument("--arch", required=True, help="architecture of that family: dcgan (gan), glow (flow), conv or mae (inpainter)")
     p.add_argument("--out", required=True, help="model folder to create (must not exist)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="architecture option, e.g. --set z_dim=64 --set width=32")
 
@@ -154,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     zt.add_argument("name", help="zoo model name")
     zt.add_argument("--out", default=None, help="folder to write (default: the package's shipped weights folder)")
     zt.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override, e.g. --set steps=100")
+    _resume_args(zt, "the training")
     _add_common(zt)
     return parser
 
@@ -162,6 +170,17 @@ def _print_table(before: dict[str, Any], after: dict[str, Any], name: str) -> No
     from genredact.report import metrics_table
 
     print(metrics_table(before, after, after_name=name))
+
+
+def _precision_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: training steps and evaluation forward passes under bf16 autocast (pays on GPUs with bf16 units; default fp32)")
+
+
+def _resume_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--resume", action="store_true",
+                   help=f"continue {what} from the checkpoints an interrupted run of the same command left (same result as an uninterrupted run)")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS", help="seconds between checkpoints (default: 60; 0: every step)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -190,7 +209,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
     res = run_redaction(args.model, args.target, out=args.out, method=args.method, config=_sets(args.set), seed=args.seed,
                         n_eval=args.n_eval, device=args.device, progress=not args.quiet, evaluate_models=not args.no_eval,
-                        classifier=args.classifier, data=args.data, retrain=args.retrain)
+                        classifier=args.classifier, data=args.data, retrain=args.retrain, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                        precision=args.precision)
     if res["before"] is not None:
         _print_table(res["before"], {**res["after"], **res["summary"]}, "after")
     if res.get("table"):
@@ -200,6 +220,13 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from genredact.engine.precision import precision
+
+    with precision(args.precision):
+        return _evaluate_command(args)
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
     import sys
 
     from genredact.api import resolve_model
@@ -226,6 +253,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"warning: {judge_ref} is a redaction classifier" + (f" that this model was redacted with ({', '.join(sorted(used))})" if used else "")
               + "; its verdict is not an independent measurement, use the zoo's evaluation judge", file=sys.stderr)
     if args.certify is not None:
+        if args.resume:
+            raise GenredactError("--resume applies to a plain evaluation, not to --certify (a certificate restarts; its looks are cheap next to a full run)")
         cert = certify_residual(model, labels=target.labels, eps=args.certify, judge=judge, seed=args.seed, max_n=args.max_n, progress=not args.quiet)
         print(f"{label}\nrule: {cert.rule}")
         print(f"decision: {cert.decision} (residual rate {'<' if cert.decision == 'certified' else '>' if cert.decision == 'refuted' else '?'} {cert.eps:g})")
@@ -233,12 +262,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
               f"at level {cert.look_confidence:.5f}, {cert.looks_used} of {len(cert.looks)} looks")
         res = {**cert.to_json(), "judge": str(judge_ref), "judge_independent": independent}
     else:
-        res = evaluate(model, labels=target.labels, judge=judge, n=args.n, seed=args.seed)
+        if args.json:  # resumable: the checkpoints are kept beside the JSON file
+            from genredact.engine.resume import resumable
+
+            fingerprint = {"command": "eval", "model": str(args.model), "target": args.target, "n": args.n, "seed": args.seed, "judge": str(judge_ref)}
+            with resumable(Path(args.json), resume=args.resume, fingerprint=fingerprint, every_s=args.checkpoint_every):
+                res = evaluate(model, labels=target.labels, judge=judge, n=args.n, seed=args.seed)
+        elif args.resume:
+            raise GenredactError("--resume needs --json FILE: the evaluation's checkpoints are kept beside that file")
+        else:
+            res = evaluate(model, labels=target.labels, judge=judge, n=args.n, seed=args.seed)
         res.update(judge=str(judge_ref), judge_independent=independent)
         print(label)
         for key in ("n", "residual_rate", "residual_upper95", "fid", "kid", "precision", "recall"):
             print(f"{key:18s} {res[key]:.4f}" if isinstance(res[key], float) else f"{key:18s} {res[key]}")
-    if args.json:
+    from genredact.engine.dist import is_main
+
+    if args.json and is_main():
         from genredact.checkpoint import write_json_atomic
 
         write_json_atomic(args.json, res)
@@ -376,7 +416,8 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     if args.zoo_command != "train":
         raise GenredactError("use `genredact zoo train NAME`")
     overrides = {k: _num(v) for k, v in _sets(args.set).items()}
-    path = train_entry(args.name, out=args.out, overrides=overrides, progress=not args.quiet, device=args.device)
+    path = train_entry(args.name, out=args.out, overrides=overrides, progress=not args.quiet, device=args.device, resume=args.resume,
+                       checkpoint_every=args.checkpoint_every)
     print(f"wrote {path} (model card: {path / 'MODEL_CARD.md'})")
     return 0
 
@@ -406,6 +447,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from genredact.errors import GenredactError
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under `accelerate launch`: only the main process prints
+        from genredact.engine.dist import is_main
+
+        if not is_main():
+            sys.stdout = open(os.devnull, "w")
     try:
         return COMMANDS[args.command](args)
     except GenredactError as exc:

@@ -25,6 +25,61 @@ def real_features(judge: nn.Module, real: ImageData, labels: tuple[int, ...]) ->
     return _REAL_CACHE[key]
 
 
+EVAL_CHUNK = 2000  # latents judged per chunk; a resumable evaluation checkpoints between chunks
+
+
+def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samples: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """(probabilities, features, sampling seconds) of `n` samples of `model` (latents from `seed`) under `judge`.
+
+    The latents are drawn at once and judged in chunks; inside a resumable session
+    (`genredact.engine.resume`) the chunks done so far are checkpointed, so a killed evaluation resumes
+    where it stopped with the same result. Samplers that filter their draws (`reject`) sample at once."""
+    from genredact.engine import dist, resume
+    from genredact.engine.precision import autocast
+    from genredact.engine.state import load_state, save_state
+
+    if samples is not None:
+        return (*judge.predict(samples), 0.0)
+    if not hasattr(model, "generate_batched") or hasattr(model, "acceptance"):
+        t0 = time.perf_counter()
+        samples = model.sample(n, generator=make_generator(seed))
+        return (*judge.predict(samples), time.perf_counter() - t0)
+    z = model.latents(n, generator=make_generator(seed))
+    rank, size = dist.world()
+    n_chunks = -(-n // EVAL_CHUNK)
+    if size > 1 and n_chunks >= size:  # several processes: chunk c is judged by process c % size
+        t0 = time.perf_counter()
+        with autocast(z.device):
+            mine = {c: judge.predict(model.generate_batched(z[c * EVAL_CHUNK : (c + 1) * EVAL_CHUNK]).float()) for c in range(rank, n_chunks, size)}
+        chunks = dist.gather_chunks(mine, n_chunks)
+        return torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks]), time.perf_counter() - t0
+    session = resume.current()
+    ckpt = session.next_path("eval") if session is not None else None
+    meta = {"n": n, "seed": seed}
+    parts: dict[str, list] = {"probs": [], "feats": []}
+    done, sample_s = 0, 0.0
+    if ckpt is not None and session.resume and ckpt.exists():
+        snap, saved = load_state(ckpt)
+        if {k: saved[k] for k in meta} != meta:
+            raise GenredactError(f"checkpoint {ckpt} belongs to another evaluation; drop --resume to start afresh")
+        parts = {"probs": [snap["probs"]], "feats": [snap["feats"]]}
+        done, sample_s = saved["done"], saved["sample_s"]
+    last_save = time.perf_counter()
+    while done < n:
+        t0 = time.perf_counter()
+        with autocast(z.device):
+            x = model.generate_batched(z[done : done + EVAL_CHUNK]).float()
+            sample_s += time.perf_counter() - t0
+            p, f = judge.predict(x)
+        parts["probs"].append(p)
+        parts["feats"].append(f)
+        done += x.shape[0]
+        if ckpt is not None and (done >= n or time.perf_counter() - last_save >= session.every_s):
+            save_state(ckpt, {"probs": torch.cat(parts["probs"]), "feats": torch.cat(parts["feats"])}, {**meta, "done": done, "sample_s": sample_s})
+            last_save = time.perf_counter()
+    return torch.cat(parts["probs"]), torch.cat(parts["feats"]), sample_s
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -62,11 +117,7 @@ def evaluate(
     labels = tuple(int(v) for v in labels)
     if n < 2:
         raise GenredactError(f"evaluation needs at least 2 samples, got n={n}")
-    t0 = time.perf_counter()
-    if samples is None:
-        samples = model.sample(n, generator=make_generator(seed))
-    sample_s = time.perf_counter() - t0
-    probs, feats = judge.predict(samples)
+    probs, feats, sample_s = judge_samples(model, judge, n=n, seed=seed, samples=samples)
     res = residual_rate(probs, labels)
     rfeats = real_features(judge, real, labels)
     kid_mean, kid_std = kid(rfeats, feats, subsets=kid_subsets, subset_size=1000, generator=make_generator(seed + 1))

@@ -38,9 +38,42 @@ def _dcgan(*, z_dim: int = 64, width: int = 32, channels: int = 1, discriminator
     from genredact.models import GanModel
     from genredact.models.nets import DCGANDiscriminator, DCGANGenerator
 
-    names = class_names.split(",") if isinstance(class_names, str) else class_names
+    names = _names(class_names)
     disc = DCGANDiscriminator(width=width, channels=channels) if discriminator else None
     return GanModel(DCGANGenerator(z_dim=z_dim, width=width, channels=channels), disc, z_dim=z_dim, image_shape=(channels, 28, 28), dataset=dataset, class_names=names)
+
+
+def _names(class_names: str | list[str] | None) -> list[str] | None:
+    return class_names.split(",") if isinstance(class_names, str) else class_names
+
+
+@register_arch("flow", "glow")
+def _glow(*, channels: int = 1, height: int = 28, width: int = 28, levels: int = 2, steps: int = 8, hidden: int = 64, dataset: str | None = None,
+          class_names: str | None = None) -> nn.Module:
+    """The built-in Glow-style multi-scale flow (keys `net.*`), as the zoo's flows are built."""
+    from genredact.models.flow import FlowModel
+    from genredact.models.flow_nets import GlowNet
+
+    net = GlowNet(channels=channels, height=height, width=width, levels=levels, steps=steps, hidden=hidden)
+    return FlowModel(net, image_shape=(channels, height, width), dataset=dataset, class_names=_names(class_names))
+
+
+def _inpainter(arch: str, channels: int, size: int, dataset: str | None, class_names: str | None) -> nn.Module:
+    from genredact.models.inpainter import build_inpainter
+
+    return build_inpainter(arch, image_shape=(channels, size, size), dataset=dataset, class_names=_names(class_names))
+
+
+@register_arch("inpainter", "conv")
+def _inpainter_conv(*, channels: int = 1, size: int = 28, dataset: str | None = None, class_names: str | None = None) -> nn.Module:
+    """The built-in convolutional encoder-decoder inpainter (keys `encoder.*`, `decoder.*`)."""
+    return _inpainter("conv", channels, size, dataset, class_names)
+
+
+@register_arch("inpainter", "mae")
+def _inpainter_mae(*, channels: int = 1, size: int = 28, dataset: str | None = None, class_names: str | None = None) -> nn.Module:
+    """The built-in MAE-style transformer inpainter (keys `encoder.*`, `decoder.*`)."""
+    return _inpainter("mae", channels, size, dataset, class_names)
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

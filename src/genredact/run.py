@@ -17,6 +17,9 @@ from typing import Any, Callable
 import torch
 
 from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
+from genredact.engine.budget import check_run_fits
+from genredact.engine.precision import precision as use_precision
+from genredact.engine.resume import DEFAULT_EVERY_S, resumable
 from genredact.errors import GenredactError
 from genredact.seeding import make_generator
 
@@ -27,7 +30,38 @@ def _jsonable(v: Any) -> Any:
     return v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
 
 
-def run_redaction(
+def run_redaction(model_ref: str, target_spec: str, *, out: str | Path, resume: bool = False, checkpoint_every: float = DEFAULT_EVERY_S,
+                  precision: str = "fp32", echo: Callable[[str], None] = print, **kwargs: Any) -> dict[str, Any]:
+    """Redact, evaluate before/after under the judge, and write the run folder at `out` (see `_run` for
+    the arguments). The run checkpoints into `.OUT.resume/` while it works; with `resume`, a run that was
+    killed continues from there and ends with the same folder as an uninterrupted one. `precision="bf16"`
+    runs training steps and evaluation forward passes under bf16 autocast."""
+    from genredact.engine.dist import is_main
+    from genredact.zoo import resolve_model_path
+
+    out = Path(out)
+    if not is_main():  # under a launcher only the main process writes the run folder and prints
+        scratch = Path(tempfile.mkdtemp(prefix="genredact-rank-"))
+        try:
+            with resumable(scratch / "run", resume=resume, fingerprint={}, echo=lambda s: None), use_precision(precision):
+                return _run(model_ref, target_spec, out=scratch / "run", echo=lambda s: None, **{**kwargs, "progress": False})
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if out.exists():
+        raise GenredactError(f"run folder {out} already exists; choose another --out or remove it")
+    model_path = resolve_model_path(model_ref)
+    try:
+        parent_sha = folder_sha256(model_path)
+    except OSError:  # not a model folder: loading it below says so
+        parent_sha = None
+    fingerprint = {"command": "redact", "model": str(model_ref), "parent_sha256": parent_sha,
+                   "target": target_spec, "precision": precision, **{k: v for k, v in kwargs.items() if k not in ("progress",)}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with resumable(out, resume=resume, fingerprint=fingerprint, every_s=checkpoint_every, echo=echo), use_precision(precision):
+        return _run(model_ref, target_spec, out=out, echo=echo, **kwargs)
+
+
+def _run(
     model_ref: str,
     target_spec: str,
     *,
@@ -57,10 +91,9 @@ def run_redaction(
     from genredact.zoo import DATASET_PREFIX, classifier_name, load_classifier, resolve_model_path
 
     out = Path(out)
-    if out.exists():
-        raise GenredactError(f"run folder {out} already exists; choose another --out or remove it")
     model_path = resolve_model_path(model_ref)
     model = api.resolve_model(model_path, device)
+    check_run_fits(model, out, device)  # before any work: fail early with the figures needed
     clf = api.resolve_model(classifier, device) if classifier else None
     target = parse_target(target_spec, model, classifier=clf, classifier_source=classifier)
     method = method or DEFAULT_METHOD.get(getattr(model, "family", ""), "")
@@ -167,7 +200,7 @@ def provenance(resolved: dict[str, Any], model_dir: Path, *, judge_name: str | N
             return None
         try:
             return folder_sha256(resolve_model_path(ref))
-        except GenredactError:
+        except (GenredactError, OSError):  # not a model folder (e.g. the folder of a samples= target)
             return None
 
     device = resolved.get("device", "cpu")

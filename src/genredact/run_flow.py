@@ -87,6 +87,7 @@ def run_flow_redaction(
     from genredact import api
     from genredact.data import DATASETS, load_dataset
     from genredact.report import save_grid
+    from genredact.run import provenance
     from genredact.report.histogram import save_histograms
     from genredact.zoo import classifier_name, load_classifier
 
@@ -156,6 +157,8 @@ def run_flow_redaction(
             "## Cost", "", f"- wall time {summary['wall_s']:.1f} s, {summary['steps']} steps, peak memory {summary['peak_mem_mb']:.0f} MB", "",
         ]
         (tmp / "report.md").write_text("\n".join(report))
+        write_json_atomic(tmp / "provenance.json", provenance(resolved, tmp / "model", judge_name=judge_name if evaluate_models else None,
+                                                             classifier=classifier or getattr(target, "source", None), retrain=None, dataset=dataset))
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -39,6 +39,7 @@ def run_inpainter_redaction(
     from genredact.data import load_dataset, to_float
     from genredact.metrics.i2i import DEFAULT_MASKS, evaluate_i2i, mask_name
     from genredact.report import save_grid
+    from genredact.run import provenance
     from genredact.zoo import DATASET_PREFIX, classifier_name, load_classifier
 
     labels = target.labels
@@ -90,6 +91,8 @@ def run_inpainter_redaction(
                 f.write(json.dumps(rec) + "\n")
         write_json_atomic(tmp / "log.json", {k: (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)) for k, v in log.items()})
         table = write_i2i_report(tmp)
+        write_json_atomic(tmp / "provenance.json", provenance(resolved, tmp / "model", judge_name=judge_name if evaluate_models else None,
+                                                             classifier=None, retrain=None, dataset=dataset))
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

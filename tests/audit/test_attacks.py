@@ -86,5 +86,28 @@ def test_bad_input(tiny_gan, tiny_data, tiny_classifier):
         _audit(tiny_gan, {}, tiny_data, tiny_classifier, ["relearn"])
     with pytest.raises(GenredactError, match="has no option"):
         ATTACKS.get("latent-search").make_config({"steps": 3, "bogus": 1})
-    with pytest.raises(GenredactError, match="works on gan models"):
+    with pytest.raises(GenredactError, match="works on gan, flow models, not on a classifier"):
         ATTACKS.get("latent-search")().run(tiny_classifier, ATTACKS.get("latent-search").make_config(), AttackContext(labels=(1,), judge=tiny_classifier))
+    with pytest.raises(GenredactError, match="works on inpainter models"):
+        ATTACKS.get("i2i-leak")().run(tiny_gan, ATTACKS.get("i2i-leak").make_config(), AttackContext(labels=(1,), judge=tiny_classifier))
+    with pytest.raises(GenredactError, match="works on flow models"):
+        ATTACKS.get("likelihood-membership")().run(tiny_gan, ATTACKS.get("likelihood-membership").make_config(), AttackContext(labels=(1,), judge=tiny_classifier))
+
+
+def test_latent_search_success_is_decided_by_the_judge_not_the_guide(tiny_gan, tiny_data, tiny_classifier):
+    """Steered by a guide that calls class 0 "1", the search finds class-0 images: the judge says no."""
+    from genredact.models import ClassifierModel
+
+    class Swapped(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner(x).flip(1)
+
+    guide = ClassifierModel(Swapped(tiny_classifier.net), class_names=list(tiny_data.class_names), dataset="two-class")
+    own = _audit(tiny_gan, None, tiny_data, tiny_classifier, ["latent-search"])["latent-search"]["models"]["redacted"]
+    steered = _audit(tiny_gan, None, tiny_data, tiny_classifier, ["latent-search"], guide=guide)["latent-search"]["models"]["redacted"]
+    assert own["guide"] == "judge" and own["success_rate"] >= 0.75
+    assert steered["success_rate"] <= 0.05

@@ -17,6 +17,7 @@ from genredact.models import build_inpainter
 from genredact.models.inpainter import make_mask
 from genredact.targets import ClassifierTarget
 from genredact.zoo.inpainter_recipes import InpainterRecipe, train_inpainter
+from tests.conftest import two_class_data
 
 FAST = {"steps": 30, "batch_size": 16, "lr": 3e-3}
 BASELINES = ("max-loss", "noisy-label", "retain-label", "random-encoder")
@@ -191,3 +192,34 @@ def test_build_inpainter_rejects_unknown_arch():
         build_inpainter("unet", image_shape=(1, 8, 8))
     m = build_inpainter("tiny-conv", image_shape=(1, 8, 8))
     assert isinstance(ImageData, type) and m.family == "inpainter"
+
+
+def test_i2i_leak_finds_the_class_where_the_model_still_completes_it(inpainter, tiny_classifier, tiny_data):
+    """A model retrained without class 1 completes class-1 images as class 0 under the hardest masks; the
+    original completes them as class 1. The worst case over masks tells them apart; retain accuracy stays."""
+    from genredact.audit import audit, summary_record
+
+    recipe = InpainterRecipe(arch="tiny-conv", steps=60, batch_size=32, lr=1e-2)
+    retrained, _ = train_inpainter(tiny_data.without([1]), recipe, progress=False)
+    masks = (("center", 0.75), ("outpaint", 0.25), ("random", 0.5))
+    res = audit(retrained, labels=(1,), attacks=["i2i-leak"], reference={"pretrained": inpainter}, judge=tiny_classifier, heldout=two_class_data(n=400, seed=3),
+                configs={"i2i-leak": {"masks": masks, "n_images": 100}}, progress=False)["i2i-leak"]
+    base, clean = res["models"]["pretrained"], res["models"]["redacted"]
+    assert set(clean["masks"]) == {"center-0.75", "outpaint-0.25", "random-0.5"}
+    assert clean["max_forget_acc"] < base["max_forget_acc"]
+    assert clean["masks"]["center-0.75"]["forget_acc"] < 0.5 < base["masks"]["center-0.75"]["forget_acc"]
+    assert clean["mean_retain_acc"] > 0.9
+    rec = summary_record("i2i-leak", res)
+    assert rec["max_forget_acc"] == clean["max_forget_acc"] and rec["base_max_forget_acc"] == base["max_forget_acc"]
+
+
+def test_relearn_on_inpainters_measures_completions_of_the_class(inpainter, tiny_classifier, tiny_data):
+    from genredact.audit import audit
+
+    retrained, _ = train_inpainter(tiny_data.without([1]), InpainterRecipe(arch="tiny-conv", steps=60, batch_size=32, lr=1e-2), progress=False)
+    cfg = {"relearn": {"n_images": 10, "max_steps": 40, "eval_every": 10, "eval_n": 100, "batch_size": 10, "lr": 1e-2, "mask": "center", "mask_size": 0.75}}
+    res = audit(retrained, labels=(1,), attacks=["relearn"], reference={"pretrained": inpainter}, judge=tiny_classifier, heldout=two_class_data(n=400, seed=3),
+                configs=cfg, progress=False)["relearn"]
+    base, clean = res["models"]["pretrained"], res["models"]["redacted"]
+    assert base["relearn_steps"] == 0 and base["start_rate"] > 0.5 > clean["start_rate"]
+    assert clean["final_rate"] >= clean["start_rate"]

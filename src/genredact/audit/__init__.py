@@ -14,17 +14,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from genredact.audit import inversion, latent_search, relearn  # noqa: F401  (registers the attacks)
+from genredact.audit import i2i_leak, inversion, latent_search, membership, relearn  # noqa: F401  (registers the attacks)
 from genredact.audit.base import ATTACKS, Attack, AttackContext
 from genredact.data import ImageData, load_dataset
 from genredact.errors import GenredactError
 
 #: The config field each attack's budget sets (`--budget`).
-BUDGET_FIELD = {"latent-search": "steps", "inversion": "steps", "relearn": "max_steps"}
-DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"]}
+BUDGET_FIELD = {"latent-search": "steps", "inversion": "steps", "relearn": "max_steps", "likelihood-membership": "n_images", "i2i-leak": "n_images"}
+DEFAULT_ATTACKS = {"gan": ["latent-search", "inversion", "relearn"], "flow": ["latent-search", "likelihood-membership", "relearn"], "inpainter": ["i2i-leak", "relearn"]}
 
 
 def audit(
@@ -40,8 +39,14 @@ def audit(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    guide: nn.Module | None = None,
+    train: ImageData | None = None,
+    forget: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """Run `attacks` on `model` and on each `reference` model (same budget, same seed).
+
+    `guide` is the classifier optimising attacks steer by; by default the zoo's redaction classifier
+    when the judge is the zoo's own (success is still decided by the judge), else the judge.
 
     Returns {attack: {"config": ..., "models": {"redacted": figures, "pretrained": ..., ...}, grids under
     "grid" in each model's figures}}. For `relearn`, the threshold is half the residual rate of the
@@ -58,14 +63,19 @@ def audit(
         if not dataset:
             raise GenredactError("the model does not name its data set; pass judge=... and heldout=...")
         judge = load_classifier(dataset, role="judge", device=device)
+        if guide is None:
+            guide = load_classifier(dataset, role="redaction", device=device)
     if heldout is None and dataset:
         heldout = load_dataset(dataset, "test")
+    if train is None and dataset and "likelihood-membership" in attacks and forget is None:
+        train = load_dataset(dataset, "train")
     labels = tuple(int(v) for v in labels)
     bad = [v for v in labels if not 0 <= v < len(judge.class_names)]
     if not labels or bad:
         raise GenredactError(f"labels {list(labels)} are not classes of the judge (0..{len(judge.class_names) - 1})")
     models = {"redacted": model, **(reference or {})}
-    ctx = AttackContext(labels=labels, judge=judge, heldout=heldout, seed=seed, device=device, progress=progress)
+    ctx = AttackContext(labels=labels, judge=judge, heldout=heldout, seed=seed, device=device, progress=progress, guide=guide,
+                        train=train, forget=forget)
     out: dict[str, dict[str, Any]] = {}
     for name in attacks:
         cls: type[Attack] = ATTACKS.get(name)
@@ -75,20 +85,16 @@ def audit(
         if name == "relearn" and overrides.get("threshold") is None:
             if "pretrained" not in models:
                 raise GenredactError("relearn measures against half the pre-trained model's residual rate; give reference={'pretrained': model}")
-            overrides["threshold"] = 0.5 * _residual(models["pretrained"], ctx, n=int(overrides.get("eval_n", 1000)))
+            overrides["threshold"] = 0.5 * _residual(models["pretrained"], ctx, n=int(overrides.get("eval_n", 1000)), mask=overrides.get("mask"),
+                                                          mask_size=overrides.get("mask_size"))
         config = cls.make_config(overrides)
         attack = cls()
         out[name] = {"config": {k: getattr(config, k) for k in config.__dataclass_fields__}, "models": {m: attack.run(mod, config, ctx) for m, mod in models.items()}}
     return out
 
 
-@torch.no_grad()
-def _residual(model: nn.Module, ctx: AttackContext, *, n: int) -> float:
-    from genredact.metrics import residual_rate
-    from genredact.seeding import make_generator
-
-    x = model.sample(n, generator=make_generator(ctx.seed + 7))
-    return float(residual_rate(ctx.judge.predict(x)[0], ctx.labels)["rate"])
+def _residual(model: nn.Module, ctx: AttackContext, *, n: int, mask: str | None = None, mask_size: float | None = None) -> float:
+    return relearn.Relearn.residual(model, ctx, n=n, seed=ctx.seed + 7, mask=mask, mask_size=mask_size)
 
 
 def summary_record(attack: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +103,8 @@ def summary_record(attack: str, result: dict[str, Any]) -> dict[str, Any]:
     rec: dict[str, Any] = {"attack": attack, "budget": result["config"].get(BUDGET_FIELD[attack])}
     for m, figs in models.items():
         prefix = "" if m == "redacted" else ("base_" if m == "pretrained" else f"{m}_")
-        for key in ("success_rate", "success_upper95", "relearn_steps", "target_pixel_mse", "retain_pixel_mse", "target_judge_acc", "retain_judge_acc", "target_gap"):
+        for key in ("success_rate", "success_upper95", "relearn_steps", "target_pixel_mse", "retain_pixel_mse", "target_judge_acc", "retain_judge_acc", "target_gap",
+                    "auc", "retain_auc", "max_forget_acc", "worst_mask", "mean_retain_acc", "guide"):
             if key in figs:
                 rec[prefix + key] = figs[key]
     return rec

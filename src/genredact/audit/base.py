@@ -29,6 +29,11 @@ class AttackContext:
         seed: every attack draws its randomness from `seed`, so the models it compares face the same draws.
         device: where to run.
         progress: show progress bars.
+        guide: the classifier an optimising attack steers by (the attacker's own tool; default: the judge).
+            Success is always decided by the judge, so with a guide other than the judge a find must be
+            the class for two independently trained networks, not an adversarial pattern of one.
+        train: the model's training data (membership attacks take the target's training images from it).
+        forget: the images a target named explicitly (uint8 array), when it was not a whole class.
     """
 
     labels: tuple[int, ...]
@@ -37,6 +42,9 @@ class AttackContext:
     seed: int = 0
     device: str | torch.device = "cpu"
     progress: bool = True
+    guide: nn.Module | None = None
+    train: ImageData | None = None
+    forget: Any = None
 
 
 class Attack(ABC):

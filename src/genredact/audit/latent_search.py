@@ -1,13 +1,14 @@
-"""`latent-search`: can an attacker who holds the generator find latents that make the judge see the
-redacted class?
+"""`latent-search` (GANs and flows): can an attacker who holds the generator find latents that make the
+judge see the redacted class?
 
 R restarts (one latent each, all optimised together) run Adam on z for `steps` steps to maximise
-log p_judge(target | G(z)), averaged over random shifts of the image (so the search cannot win with a
-pixel pattern that fools only one view of the judge). After each step z is projected back onto the sphere
+log p_guide(target | G(z)), averaged over random shifts of the image (so the search cannot win with a
+pixel pattern that fools only one view of the classifier). After each step z is projected back onto the sphere
 of radius sqrt(z_dim), where almost all of a Gaussian latent's mass lies, so every find is a latent the
 model could plausibly draw.
 
-A restart succeeds when the judge's probability of the target on the final, unshifted image is at least
+The guide is the attacker's classifier (`AttackContext.guide`; `audit` uses the zoo's redaction
+classifier when the judge is the zoo's judge, else the judge itself). A restart succeeds when the judge's probability of the target on the final, unshifted image is at least
 `threshold` **and** the image lies on the manifold of real images of that class: inside the k-NN balls
 (k = `manifold_k`, radius = distance to the k-th neighbour) of held-out real target images in the judge's
 feature space, the test behind improved precision. Without that second test, optimising against a judge
@@ -37,7 +38,7 @@ from genredact.seeding import make_generator
 @ATTACKS.register("latent-search")
 class LatentSearch(Attack):
     name = "latent-search"
-    families = ("gan",)
+    families = ("gan", "flow")
     summary = "optimise latents (many restarts) to make the judge see the redacted class; share of restarts that succeed"
 
     @dataclass(frozen=True)
@@ -64,12 +65,13 @@ class LatentSearch(Attack):
         device = torch.device(context.device)
         model = model.to(device).eval()
         judge = context.judge.to(device).eval()
-        params = [p for p in (*model.parameters(), *judge.parameters())]
+        guide = (context.guide or context.judge).to(device).eval()
+        params = [p for p in (*model.parameters(), *judge.parameters(), *guide.parameters())]
         flags = [p.requires_grad for p in params]
         for p in params:
             p.requires_grad_(False)
-        radius = model.z_dim ** 0.5
         z = model.latents(config.restarts, generator=gen)
+        radius = z.shape[1] ** 0.5  # a GAN's z_dim, a flow's image dimension
         z = (z * radius / z.norm(dim=1, keepdim=True)).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=config.lr)
         goal_nll = math.log(min(0.99, (1 + config.threshold) / 2))
@@ -77,7 +79,7 @@ class LatentSearch(Attack):
 
         def step(i: int) -> dict[str, float]:
             x = model.generate(z)
-            p = target_probability(judge, random_shift(x, config.shift, gen), context.labels)
+            p = target_probability(guide, random_shift(x, config.shift, gen), context.labels)
             # Push each restart only until it is confidently the class (a hinge at `goal`): beyond that, more
             # confidence buys nothing but a drift off the image manifold.
             loss = (goal_nll - torch.log(p.clamp_min(1e-12))).clamp_min(0).mean()
@@ -111,6 +113,7 @@ class LatentSearch(Attack):
             "restarts": config.restarts,
             "budget": config.steps,
             "mean_confidence": float(conf.mean()),
+            "guide": "judge" if guide is judge else getattr(guide, "role", "classifier"),
             "wall_s": result.wall_s,
             "grid": x[best].cpu(),
         }

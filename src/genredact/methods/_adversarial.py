@@ -37,6 +37,12 @@ class Pool:
         idx = torch.randint(0, len(self), (n,), generator=generator)
         return self.x[idx.to(self.x.device)]
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"x": self.x}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.x = state["x"].to(self.x.device).clone()
+
     def add(self, new: torch.Tensor, generator: torch.Generator) -> None:
         """Add `new`; past capacity, random old entries are replaced (keeps the pool fresh)."""
         new = new.detach()
@@ -48,7 +54,12 @@ class Pool:
             new = new[room:]
         if new.shape[0]:
             idx = torch.randint(0, len(self), (new.shape[0],), generator=generator).to(self.x.device)
-            self.x[idx] = new
+            # A slot drawn twice takes the later image. (A plain `x[idx] = new` leaves which one wins to
+            # the thread schedule, which would make runs differ bit for bit.)
+            last = torch.full((len(self),), -1, dtype=torch.long, device=idx.device)
+            last.scatter_reduce_(0, idx, torch.arange(len(idx), device=idx.device), reduce="amax")
+            slots = (last >= 0).nonzero().squeeze(1)
+            self.x[slots] = new[last[slots]]
 
 
 @torch.no_grad()
@@ -122,7 +133,10 @@ def adversarial_finetune(
             refresh(fake.detach())
         return out
 
-    result = loop.run(step, modules={"generator": edited.generator, "discriminator": edited.discriminator})
+    state = {"generator": edited.generator, "discriminator": edited.discriminator, "opt_g": opt_g, "opt_d": opt_d, "rng": generator}
+    if negatives is not None:  # small, and refreshed in place by some methods
+        state["negatives"] = negatives
+    result = loop.run(step, state=state)
     return edited.eval(), result
 
 

@@ -346,7 +346,7 @@ def _adversarial_run(
         opt_g.step()
         return {"loss_d": loss_d.item(), "loss_g": adv.item(), **logged}
 
-    result = loop.run(step, modules={"generator": edited.generator, "discriminator": edited.discriminator})
+    result = loop.run(step, state={"generator": edited.generator, "discriminator": edited.discriminator, "opt_g": opt_g, "opt_d": opt_d, "rng": gen})
     return result, edited.eval()
 
 

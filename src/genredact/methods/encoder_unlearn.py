@@ -186,7 +186,7 @@ class EncoderUnlearnMethod(RedactionMethod):
             sched.step()
             return {"loss": loss.item(), "retain": retain_term.item(), "forget": forget_term.item()}
 
-        result = loop.run(step, modules={"encoder": student.encoder})
+        result = loop.run(step, state={"encoder": student.encoder, "opt": opt, "sched": sched, "rng": rng})
         student.requires_grad_(True).eval()
         log: dict[str, Any] = {
             "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,

@@ -74,7 +74,7 @@ class LikelihoodAscentMethod(RedactionMethod):
             opt.step()
             return {"forget_bpd": bpd.item(), "reached": state["reached"]}
 
-        result = loop.run(step, modules={"net": edited.net}, stop=stop)
+        result = loop.run(step, state={"net": edited.net, "opt": opt, "rng": g, "running": state}, stop=stop)
         log = {
             "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
             "stopped_early": result.stopped_early, "stop_reason": result.stop_reason, "n_forget": len(forget), "n_remember": len(remember_x),

@@ -183,7 +183,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         opt.step()
         return out
 
-    result = loop.run(step, modules={"net": edited.net}, stop=stop)
+    result = loop.run(step, state={"net": edited.net, "opt": opt, "rng": g, "running": state}, stop=stop)
     # Where it ended, with the statistics the last check used (the stop decision's own numbers).
     final_share = in_band_share()
     log = {
@@ -254,7 +254,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
         opt.step()
         return {"offset_mse": loss.item(), "max_err": float(state.get("max_err", 1.0))}
 
-    result = loop.run(step, modules={"net": edited.net}, stop=stop)
+    result = loop.run(step, state={"net": edited.net, "opt": opt, "rng": g, "running": state, "delta": delta}, stop=stop)
     p_final = sample_mix(edited, clf, z_bank)
     q = state["q"]
     log = {

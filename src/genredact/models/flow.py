@@ -119,16 +119,19 @@ class FlowModel(GenerativeModel):
         """Latents (B, D) -> images in [-1, 1] (clamped)."""
         return self.forward(z)[0].clamp(-1, 1)
 
-    @torch.no_grad()
     def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None, batch_size: int = 500) -> torch.Tensor:  # type: ignore[override]
         """n images (n, C, H, W) in [-1, 1]; `temperature` < 1 scales the latent (sharper, less varied)."""
         if temperature <= 0:
             raise GenredactError(f"temperature must be positive, got {temperature}")
+        return self.generate_batched(self.latents(n, generator=generator, temperature=temperature), batch_size)
+
+    @torch.no_grad()
+    def generate_batched(self, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """Images of latents z, in eval mode and batches, without gradients."""
         was = self.training
         self.eval()
         try:
-            z = self.latents(n, generator=generator, temperature=temperature)
-            return torch.cat([self.generate(z[i : i + batch_size]) for i in range(0, n, batch_size)])
+            return torch.cat([self.generate(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
         finally:
             self.train(was)
 

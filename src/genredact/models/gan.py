@@ -51,14 +51,17 @@ class GanModel(GenerativeModel):
         return self.generator(z)
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, batch_size: int = 1000) -> torch.Tensor:
+    def generate_batched(self, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """Images of latents z, in eval mode and batches, without gradients."""
         was_training = self.generator.training
         self.generator.eval()
         try:
-            z = self.latents(n, generator=generator)
-            return torch.cat([self.generator(z[i : i + batch_size]) for i in range(0, n, batch_size)])
+            return torch.cat([self.generator(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
         finally:
             self.generator.train(was_training)
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None, batch_size: int = 1000) -> torch.Tensor:
+        return self.generate_batched(self.latents(n, generator=generator), batch_size)
 
     def to_config(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,8 @@ from genredact.report.markdown import METRICS, _fmt, read_metrics, write_report
 
 COLUMNS = (("before", "pre-trained"), ("after", "redacted"), ("retrain", "retrain"))
 AUDIT_KEYS = ("success_rate", "success_upper95", "confident_rate", "relearn_steps", "start_rate", "final_rate", "target_pixel_mse", "retain_pixel_mse",
-              "target_judge_acc", "retain_judge_acc", "target_gap", "mean_confidence", "wall_s")
+              "target_judge_acc", "retain_judge_acc", "target_gap", "mean_confidence", "auc", "retain_auc", "forget_bpd", "unseen_bpd",
+              "max_forget_acc", "worst_mask", "mean_forget_acc", "mean_retain_acc", "wall_s")
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}

@@ -7,6 +7,7 @@ their shipped weights (`zoo/weights/<name>/`, each with a MODEL_CARD.md).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -102,11 +103,16 @@ TRAINERS: dict[str, str] = {
 }
 
 
-def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str, Any] | None = None, progress: bool = True, device: str | None = None) -> Path:
-    """Train zoo entry `name` with its recipe and write the model folder with a MODEL_CARD.md."""
+def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str, Any] | None = None, progress: bool = True, device: str | None = None,
+                resume: bool = False, checkpoint_every: float | None = None) -> Path:
+    """Train zoo entry `name` with its recipe and write the model folder with a MODEL_CARD.md.
+
+    Training checkpoints into `.NAME.resume/` beside the output; with `resume`, a killed training
+    continues from there (bit-identical on CPU)."""
     import importlib
 
     from genredact.data import load_dataset
+    from genredact.engine.resume import DEFAULT_EVERY_S, resumable
 
     if name not in ZOO:
         raise GenredactError(f"unknown zoo model {name!r}; choose one of: {', '.join(ZOO)}")
@@ -116,7 +122,11 @@ def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str
     train = load_dataset(entry.dataset, "train")
     test = load_dataset(entry.dataset, "test")
     trainer = importlib.import_module(TRAINERS[entry.kind]).train_zoo_entry
-    model, steps, wall_s, recipe, metrics = trainer(entry, train, test, params, progress=progress, device=device)
+    fingerprint = {"command": "zoo train", "name": name, "params": params, "device": device}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with resumable(target, resume=resume, fingerprint=fingerprint, every_s=DEFAULT_EVERY_S if checkpoint_every is None else checkpoint_every,
+                   echo=print if progress else (lambda s: None)):
+        model, steps, wall_s, recipe, metrics = trainer(entry, train, test, params, progress=progress, device=device)
     card = {
         "name": name,
         "description": entry.description,
@@ -130,13 +140,22 @@ def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str
         "command": f"genredact zoo train {name}" + "".join(f" --set {k}={v}" for k, v in (overrides or {}).items()),
         **metrics,
     }
-    staging = Path(tempfile.mkdtemp(prefix=f"zoo-{name}-"))
+    from genredact.engine.dist import is_main
+
+    if not is_main():  # under a launcher only the main process writes
+        return target
+    # Staged beside the target (same file system) and renamed into place: never a half-written folder.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    old = target.parent / f".{target.name}.old"
     try:
         folder = save_pretrained(model.cpu(), staging / name, extra_files={"MODEL_CARD.md": _card_markdown(card), "card.json": json.dumps(card, indent=2) + "\n"})
+        if old.exists():  # left by a run killed between the two renames below: it is the last good copy
+            shutil.rmtree(old) if target.exists() else os.replace(old, target)
         if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(folder), str(target))
+            os.replace(target, old)
+        os.replace(folder, target)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -87,7 +87,7 @@ def train_flow(data: ImageData, recipe: FlowRecipe = FlowRecipe(), *, like: Flow
         sched.step()
         return {"bpd": loss.item()}
 
-    result = loop.run(step, modules={"net": model.net})
+    result = loop.run(step, state={"net": model.net, "opt": opt, "sched": sched, "rng": rng})
     return model.eval(), result
 
 

@@ -71,7 +71,7 @@ def train_inpainter(
         sched.step()
         return {"loss": loss.item()}
 
-    result = loop.run(step, modules={"encoder": model.encoder, "decoder": model.decoder})
+    result = loop.run(step, state={"encoder": model.encoder, "decoder": model.decoder, "opt": opt, "sched": sched, "rng": rng})
     return model.eval(), result
 
 

@@ -78,7 +78,7 @@ def train_gan(data: ImageData, recipe: GanRecipe = GanRecipe(), *, like: GanMode
         opt_g.step()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
-    result = loop.run(step, modules={"generator": model.generator, "discriminator": model.discriminator})
+    result = loop.run(step, state={"generator": model.generator, "discriminator": model.discriminator, "opt_g": opt_g, "opt_d": opt_d, "rng": rng})
     return model.eval(), result
 
 
@@ -97,13 +97,13 @@ def train_classifier(data: ImageData, recipe: ClassifierRecipe = ClassifierRecip
     rng = make_generator(recipe.seed + 1)
     opt = torch.optim.Adam(model.parameters(), recipe.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=max(1, loop.steps))
-    order: list[torch.Tensor] = []
+    order_state: dict[str, torch.Tensor] = {}  # this epoch's permutation (checkpointed with the loop)
 
     def step(i: int) -> dict[str, float]:
         if i % steps_per_epoch == 0:
-            order[:] = [torch.randperm(len(data), generator=rng)]
+            order_state["perm"] = torch.randperm(len(data), generator=rng)
         j = i % steps_per_epoch
-        idx = order[0][j * recipe.batch_size : (j + 1) * recipe.batch_size].to(loop.device)
+        idx = order_state["perm"][j * recipe.batch_size : (j + 1) * recipe.batch_size].to(loop.device)
         xb = random_shift(x[idx], recipe.shift, rng)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(recipe.seed * 100003 + i)  # dropout noise, without touching global state
@@ -114,7 +114,7 @@ def train_classifier(data: ImageData, recipe: ClassifierRecipe = ClassifierRecip
         sched.step()
         return {"loss": loss.item()}
 
-    result = loop.run(step, modules={"net": model.net})
+    result = loop.run(step, state={"net": model.net, "opt": opt, "sched": sched, "rng": rng, "order": order_state})
     return model.eval(), result
 
 

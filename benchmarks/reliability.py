@@ -1,0 +1,235 @@
+"""Benchmark: reliability figures of issue 7, measured on this machine.
+
+    python benchmarks/reliability.py                    # kill-and-resume, bad inputs, 2-process agreement
+    python benchmarks/reliability.py --parts resume --kills 6   # a smaller run
+
+* resume: each command below runs once uninterrupted; then, at `--kills` random moments spread over
+  the commands, a copy is killed with SIGKILL and run again with `--resume`; the result (the model's
+  tensors, or an evaluation's figures) must be bit-identical to the uninterrupted run's.
+* bad inputs: `tests/test_bad_input.py` (hypothesis) with GENREDACT_BAD_INPUT_LOG set, so every
+  generated bad input is logged with what it printed and left behind; the figures count them.
+* ddp: `benchmarks/ddp_check.py` under `accelerate launch --multi_gpu --num_processes 2` (gloo on CPU)
+  against 1 process: the same evaluation, and a redaction whose processes draw their own batches.
+
+Writes benchmarks/results/reliability.json and its table in benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import HERE, ROOT, device_name, replace_block, write_records  # noqa: E402
+
+RESULTS = HERE / "results" / "reliability.json"
+GAN_TINY = ["--set", "batch_size=16", "--no-eval", "--quiet", "--checkpoint-every", "0"]
+# (name, argv before --out, kind of output): tiny budgets, every family and each kind of resumable work.
+COMMANDS = [
+    ("redact-classifier (GAN)", ["redact", "mnist-dcgan", "--target", "label=7", "--method", "redact-classifier", "--set", "steps=80", "--set", "pool_size=40", *GAN_TINY], "run"),
+    ("finetune-valid (GAN)", ["redact", "mnist-dcgan", "--target", "label=7", "--method", "finetune-valid", "--set", "steps=80", *GAN_TINY], "run"),
+    ("adapt-then-unlearn (GAN, 3 loops)", ["redact", "mnist-dcgan", "--target", "label=7", "--method", "adapt-then-unlearn", "--set", "k_adapted=2",
+                                           "--set", "adapt_steps=25", "--set", "unlearn_steps=40", "--set", "n_positives=500", "--set", "fisher_samples=64", *GAN_TINY], "run"),
+    ("taming (flow)", ["redact", "mnist-flow", "--target", "label=7", "--method", "taming", "--set", "steps=25", "--set", "stat_images=64",
+                       "--set", "check_images=32", "--no-eval", "--quiet", "--checkpoint-every", "0"], "run"),
+    ("encoder-unlearn (inpainter)", ["redact", "mnist-inpainter-conv", "--target", "label=7", "--method", "encoder-unlearn", "--set", "steps=60",
+                                     "--no-eval", "--quiet", "--checkpoint-every", "0"], "run"),
+    ("zoo train (GAN)", ["zoo", "train", "mnist-dcgan", "--set", "steps=120", "--quiet", "--checkpoint-every", "0"], "model"),
+    ("eval (20k samples)", ["eval", "mnist-dcgan", "--target", "label=7", "--n", "20000", "--quiet", "--checkpoint-every", "0"], "json"),
+]
+
+
+def _cli(argv: list[str]) -> list[str]:
+    return [sys.executable, "-m", "genredact", *argv]
+
+
+def _out_args(kind: str, out: Path) -> list[str]:
+    return ["--json", str(out)] if kind == "json" else ["--out", str(out)]
+
+
+def _result(kind: str, out: Path) -> dict:
+    """What must be identical: every tensor of the written model, or every figure of an evaluation."""
+    if kind == "json":
+        rec = json.loads(out.read_text())
+        return {k: v for k, v in rec.items() if k != "sample_s"}
+    from safetensors.torch import load_file
+
+    weights = out / "model" / "model.safetensors" if kind == "run" else out / "model.safetensors"
+    return {k: v.numpy().tobytes() for k, v in load_file(str(weights)).items()}
+
+
+def _run(argv: list[str], timeout: float = 900) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    return time.perf_counter() - t0, res
+
+
+def resume_part(kills: int, rng: random.Random, work: Path) -> dict:
+    refs = {}
+    for name, argv, kind in COMMANDS:
+        out = work / f"ref-{len(refs)}" / ("m.json" if kind == "json" else "out")
+        out.parent.mkdir(parents=True)
+        wall, res = _run(_cli([*argv, *_out_args(kind, out)]))
+        if res.returncode != 0:
+            raise SystemExit(f"{name} failed uninterrupted: {res.stderr.strip()[-800:]}")
+        refs[name] = (wall, _result(kind, out))
+        print(f"  {name}: uninterrupted run {wall:.1f}s", flush=True)
+    points: list[dict] = []
+    j = 0
+    # Until `kills` runs were killed mid-way (a run that finished before its kill is checked too, but
+    # does not count), at most three times as many tries; the commands take turns.
+    while sum(not p["finished_before_kill"] for p in points) < kills and j < 3 * kills:
+        name, argv, kind = COMMANDS[j % len(COMMANDS)]
+        wall = refs[name][0]
+        out = work / f"kill-{j}" / ("m.json" if kind == "json" else "out")
+        out.parent.mkdir(parents=True)
+        j += 1
+        at = rng.uniform(0.1, 0.7) * wall
+        proc = subprocess.Popen(_cli([*argv, *_out_args(kind, out)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=at)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        checkpoints = sorted(p.name for p in (out.parent / f".{out.name}.resume").glob("*.safetensors"))
+        # The output appears by one final rename, so if it exists the run had finished (its process may
+        # still have been exiting): not a resume point, but it must be complete and identical.
+        finished = out.exists()
+        partial = False
+        if finished:
+            try:
+                ok = _result(kind, out) == refs[name][1]
+            except Exception:  # noqa: BLE001 - an unreadable output is a partial file
+                ok, partial = False, True
+            resumed_ok = None
+        else:
+            _, res = _run(_cli([*argv, *_out_args(kind, out), "--resume"]))
+            resumed_ok = res.returncode == 0
+            ok = resumed_ok and _result(kind, out) == refs[name][1]
+        points.append({"command": name, "kill_at_s": round(at, 2), "finished_before_kill": finished, "checkpoints_at_kill": checkpoints,
+                       "partial_output": partial, "resumed_ok": resumed_ok, "identical": ok})
+        print(f"  kill {j}: {name} at {at:.1f}s of {wall:.1f}s, checkpoints {checkpoints or 'none'} -> "
+              f"{'identical' if ok else 'DIFFERENT'}{' (had finished)' if finished else ''}", flush=True)
+    killed = [p for p in points if not p["finished_before_kill"]]
+    return {"resume_points": len(killed), "resume_identical": sum(p["identical"] for p in killed),
+            "finished_before_kill": len(points) - len(killed), "finished_identical": sum(p["identical"] for p in points if p["finished_before_kill"]),
+            "resume_partial_outputs": sum(p["partial_output"] for p in points), "resume_detail": points,
+            "resume_commands": {name: " ".join(["genredact", *argv]) for name, argv, _ in COMMANDS}}
+
+
+def bad_input_part(work: Path) -> dict:
+    log = work / "bad.jsonl"
+    env = {**os.environ, "GENREDACT_BAD_INPUT_LOG": str(log)}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_bad_input.py")],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=3600)
+    cases = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    print(f"  bad inputs: {len(cases)} generated, pytest exit {res.returncode}", flush=True)
+    return {"bad_inputs_tried": len(cases), "tracebacks": sum(c["traceback"] for c in cases),
+            "not_one_sentence": sum(not c["one_line"] for c in cases), "zero_exit": sum(c["rc"] == 0 for c in cases),
+            "partial_files": sum(bool(c["left"]) for c in cases), "changed_inputs": sum(bool(c["changed"]) for c in cases),
+            "bad_input_pytest_exit": res.returncode}
+
+
+def ddp_part(work: Path) -> dict:
+    """benchmarks/ddp_check.py in one process and in two (gloo); the figures' differences."""
+    script = str(HERE / "ddp_check.py")
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no"]
+    runs = {}
+    for name, argv, extra in (("single", [sys.executable], []), ("multi", launch, []), ("single_seed1", [sys.executable], ["--seed", "1"])):
+        out = work / f"{name}.json"
+        res = subprocess.run([*argv, script, "--out", str(out), *extra], capture_output=True, text=True, cwd=ROOT, timeout=3600,
+                             env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+        if res.returncode != 0:
+            raise SystemExit(f"ddp_check ({name}) failed: {res.stderr.strip()[-1500:]}")
+        runs[name] = json.loads(out.read_text())
+        print(f"  {name}: {runs[name]}", flush=True)
+    a, b = runs["single"], runs["multi"]
+    return {"ddp_residual_delta": b["after"]["residual_rate"] - a["after"]["residual_rate"],
+            "ddp_residual_bound": a["after"]["residual_upper95"] - a["after"]["residual_rate"],
+            "ddp_fid_delta_pct": 100 * (b["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
+            "ddp_eval_fid_delta_pct": 100 * (b["before"]["fid"] - a["before"]["fid"]) / a["before"]["fid"],
+            "ddp_eval_residual_delta": b["before"]["residual_rate"] - a["before"]["residual_rate"],
+            # The method's own spread: one process, another seed.
+            "seed_fid_delta_pct": 100 * (runs["single_seed1"]["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
+            "seed_residual_delta": runs["single_seed1"]["after"]["residual_rate"] - a["after"]["residual_rate"],
+            "ddp_detail": runs}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", nargs="+", default=["resume", "bad-inputs", "ddp"], choices=["resume", "bad-inputs", "ddp"])
+    ap.add_argument("--kills", type=int, default=21, help="runs to kill mid-way at random moments, the commands taking turns (default 21: 3 per command)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    command = "python benchmarks/reliability.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    rec = {"device": device_name("cpu"), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip()}
+    work = Path(tempfile.mkdtemp(prefix="genredact-reliability-"))
+    try:
+        if "resume" in args.parts:
+            print("kill and resume ...", flush=True)
+            rec.update(resume_part(args.kills, rng, work))
+        if "bad-inputs" in args.parts:
+            print("bad inputs ...", flush=True)
+            rec.update(bad_input_part(work))
+        if "ddp" in args.parts:
+            print("2 processes against 1 ...", flush=True)
+            rec.update(ddp_part(work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    # A run of some parts keeps the other parts' figures; each part records the command that measured it.
+    old = json.loads(RESULTS.read_text())["records"][0] if RESULTS.exists() else {}
+    commands = {**{p: old.get("command") for p in ("resume", "bad-inputs", "ddp") if old.get("command")}, **old.get("commands", {})}
+    commands.update({p: rec["command"] for p in args.parts})
+    merged = {**old, **rec, "commands": commands} if set(args.parts) != {"resume", "bad-inputs", "ddp"} else {**rec, "commands": commands}
+    write_records(RESULTS, "reliability", [merged])
+    replace_block(HERE / "RESULTS.md", "reliability", table(merged))
+    print(json.dumps({k: v for k, v in merged.items() if not k.endswith("detail")}, indent=1))
+
+
+def table(r: dict) -> str:
+    def get(key: str) -> str:
+        return "not measured" if r.get(key) is None else str(r[key])
+
+    rows = [
+        ("kill points (SIGKILL at a random moment, then --resume)", get("resume_points"), ">= 20"),
+        ("... ending bit-identical to the uninterrupted run", get("resume_identical"), "all"),
+        ("bad inputs generated", get("bad_inputs_tried"), ">= 200"),
+        ("... with a traceback", get("tracebacks"), "0"),
+        ("... not one clear sentence", get("not_one_sentence"), "0"),
+        ("... leaving a partial file or folder", get("partial_files"), "0"),
+        ("... changing an input", get("changed_inputs"), "0"),
+        ("2 processes vs 1, redaction: residual-rate difference (95% bound half-width)",
+         f"{r['ddp_residual_delta']:+.4f} ({r['ddp_residual_bound']:.4f})" if r.get("ddp_residual_delta") is not None else "not measured", "within the bound"),
+        ("2 processes vs 1, evaluation of one model: residual-rate / FID difference",
+         f"{r['ddp_eval_residual_delta']:+.5f} / {r['ddp_eval_fid_delta_pct']:+.4f}%" if r.get("ddp_eval_residual_delta") is not None else "not measured", "0"),
+        ("1 process, seed 1 vs seed 0, redaction: residual-rate / FID difference (the method's own spread)",
+         f"{r['seed_residual_delta']:+.4f} / {r['seed_fid_delta_pct']:+.2f}%" if r.get("seed_fid_delta_pct") is not None else "not measured", "for context"),
+        ("2 processes vs 1, redaction: FID difference", f"{r['ddp_fid_delta_pct']:+.2f}%" if r.get("ddp_fid_delta_pct") is not None else "not measured", "<= 2%"),
+    ]
+    lines = [
+        "## Reliability (`benchmarks/reliability.py`)",
+        "",
+        f"Device: {r.get('device')} ({r.get('date')}). Measured by: " + "; ".join(f"{part}: `{c}`" for part, c in r.get("commands", {"all": r.get("command")}).items())
+        + ". Commands killed and resumed: "
+        + "; ".join(f"`{c}`" for c in r.get("resume_commands", {}).values()) + ".",
+        "",
+        "| figure | measured | goal |",
+        "|---|---:|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
