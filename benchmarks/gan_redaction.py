@@ -133,7 +133,9 @@ def write_tables(records: list[dict]) -> None:
         "in the judge's feature space against the test set without the redacted class; Ret-FID is the FID between the method's samples and the "
         "`retrain` model's samples (same features). Wall time covers the whole method (pools and training); "
         "`retrain` is measured on the same device in the same run. `reject` changes no weight: its wall time is the measurement of its "
-        "sampling overhead, and its real cost is paid at every sampling call (`acceptance_rate`, `sampling_overhead` in the JSON).",
+        "sampling overhead, and its real cost is paid at every sampling call (`acceptance_rate`, `sampling_overhead` in the JSON). "
+        "The 2026-11-23 rows ran as two processes (one per data set) on a 2-core machine that other jobs shared at times, so wall times "
+        "move with the load: the Sandal and MNIST 7 method rows ran under heavier load than their retrains, the Trouser and MNIST 3 rows under lighter.",
         "",
         table(records),
     ])
