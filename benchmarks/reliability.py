@@ -93,10 +93,16 @@ def resume_part(kills: int, rng: random.Random, work: Path) -> dict:
         out = work / f"kill-{j}" / ("m.json" if kind == "json" else "out")
         out.parent.mkdir(parents=True)
         j += 1
-        at = rng.uniform(0.1, 0.7) * wall
+        # The kill comes at a random moment after the run's first checkpoint (so that it resumes from one,
+        # not from the start): a uniform share of the time the uninterrupted run had left at that point.
         proc = subprocess.Popen(_cli([*argv, *_out_args(kind, out)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t0, folder = time.perf_counter(), out.parent / f".{out.name}.resume"
+        while proc.poll() is None and not any(folder.glob("*.safetensors")):
+            time.sleep(0.02)
+        first = time.perf_counter() - t0
+        at = first + rng.uniform(0.0, 0.8) * max(0.0, wall - first)
         try:
-            proc.wait(timeout=at)
+            proc.wait(timeout=max(0.0, at - (time.perf_counter() - t0)))
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
