@@ -174,7 +174,7 @@ def _print_table(before: dict[str, Any], after: dict[str, Any], name: str) -> No
 
 def _precision_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
-                   help="bf16: training steps and evaluation forward passes under bf16 autocast (pays on GPUs with bf16 units; default fp32)")
+                   help="bf16: training steps and evaluation forward passes under bf16 autocast (faster on hardware with bf16 units; default fp32)")
 
 
 def _resume_args(p: argparse.ArgumentParser, what: str) -> None:
