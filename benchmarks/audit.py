@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     for dataset in args.datasets:
         model = load_model(FAMILY_MODELS[args.family][dataset], device=args.device)
         judge = load_classifier(dataset, role="judge", device=args.device)
+        guide = load_classifier(dataset, role="redaction", device=args.device)  # what optimising attacks steer by
         heldout = load_dataset(dataset, "test")
         for label in args.labels or DEFAULT_LABELS[dataset]:
             target = parse_target(f"label={label}", model)
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             for method in args.methods or DEFAULT_METHODS[args.family]:
                 print(f"   {method}: redacting ...", flush=True)
                 edited, log = redact(model, target, method, seed=args.seed, device=args.device, progress=False)
-                res = audit(edited, labels=target.labels, attacks=attacks, reference=reference, judge=judge, heldout=heldout,
+                res = audit(edited, labels=target.labels, attacks=attacks, reference=reference, judge=judge, heldout=heldout, guide=guide,
                             budget=args.budget, seed=args.seed, device=args.device, progress=False)
                 for attack, result in res.items():
                     rec = {**common, "dataset": dataset, "label": name, "method": method, **summary_record(attack, result),
