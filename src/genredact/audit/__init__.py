@@ -85,16 +85,12 @@ def audit(
         if name == "relearn" and overrides.get("threshold") is None:
             if "pretrained" not in models:
                 raise GenredactError("relearn measures against half the pre-trained model's residual rate; give reference={'pretrained': model}")
-            overrides["threshold"] = 0.5 * _residual(models["pretrained"], ctx, n=int(overrides.get("eval_n", 1000)), mask=overrides.get("mask"),
-                                                          mask_size=overrides.get("mask_size"))
+            overrides["threshold"] = 0.5 * relearn.Relearn.residual(models["pretrained"], ctx, n=int(overrides.get("eval_n", 1000)), seed=ctx.seed + 7,
+                                                                     mask=overrides.get("mask"), mask_size=overrides.get("mask_size"))
         config = cls.make_config(overrides)
         attack = cls()
         out[name] = {"config": {k: getattr(config, k) for k in config.__dataclass_fields__}, "models": {m: attack.run(mod, config, ctx) for m, mod in models.items()}}
     return out
-
-
-def _residual(model: nn.Module, ctx: AttackContext, *, n: int, mask: str | None = None, mask_size: float | None = None) -> float:
-    return relearn.Relearn.residual(model, ctx, n=n, seed=ctx.seed + 7, mask=mask, mask_size=mask_size)
 
 
 def summary_record(attack: str, result: dict[str, Any]) -> dict[str, Any]:

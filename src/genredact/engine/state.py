@@ -9,6 +9,8 @@ holds; `unpack` reverses it exactly (int vs float, tuples, non-string dict keys)
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -94,9 +96,6 @@ def unpack(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def save_state(path: Any, snapshot: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write `snapshot` and `meta` to one safetensors file, atomically (temp file + rename)."""
-    import os
-    from pathlib import Path
-
     from safetensors.torch import save_file
 
     path = Path(path)
