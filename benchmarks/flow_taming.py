@@ -147,7 +147,10 @@ def record(dataset: str, mode: str, n: int, what: str, row: str, spec: str, ev: 
     rec.update(wall_s=log["wall_s"], steps=log["steps"], stopped_early=log.get("stopped_early"), stop_reason=log.get("stop_reason", ""),
                peak_mem_mb=log["peak_mem_mb"], **retrain, wall_pct_of_retrain=100 * log["wall_s"] / retrain["retrain_wall_s"], **common)
     cfg = log.get("config", {})
-    rec["options"] = {k: cfg[k] for k in ("steps", "lr", "k", "alpha", "gamma", "remember", "batch_size") if k in cfg}
+    rec["options"] = {k: cfg[k] for k in ("steps", "lr", "k", "alpha", "gamma", "remember", "batch_size", "forget_loss", "remember_tol", "share_goal", "mix_gain") if k in cfg}
+    for k in ("class_share_classifier", "remember_drift", "forget_loss", "max_mix_error_classifier"):
+        if k in log:
+            rec[k] = log[k]
     return rec
 
 

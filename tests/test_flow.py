@@ -174,6 +174,7 @@ def test_taming_moves_forget_bpd_into_band_while_heldout_moves_less(tamed, flow_
     tiny_flow, _, edited, log, before_params = tamed
     cls1 = np.flatnonzero(flow_data.y == 1)
     assert log["in_band_share"] == 1.0 and log["stopped_early"], log["stop_reason"]
+    assert log["remember_drift"] <= 0.005 and log["forget_loss"] == "square", log  # stopped only once the remember BPD was back
     forget, held, retain = flow_data.x[cls1[:3]], flow_data.x[cls1[10:60]], flow_data.x[flow_data.y == 0][:100]
     d_forget = float((_bpd(edited, forget) - _bpd(tiny_flow, forget)).mean())
     d_held = float((_bpd(edited, held) - _bpd(tiny_flow, held)).mean())
@@ -212,6 +213,20 @@ def test_taming_and_baselines_are_deterministic(tiny_flow, flow_data):
     assert "kl" not in log["history"][0]
     re, log = redact(tiny_flow, target, "retrain", data=flow_data, seed=0, progress=False, steps=3, batch_size=16)
     assert log["train_images"] == len(flow_data) - 2 and isinstance(re, FlowModel) and re.net is not tiny_flow.net
+
+
+def test_taming_a_class_stops_when_it_no_longer_comes_out(tiny_flow, flow_data, tiny_classifier):
+    from genredact.methods.taming import sample_mix
+
+    target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
+    z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
+    before = sample_mix(tiny_flow, tiny_classifier, z)[1]
+    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, steps=300, lr=2e-3, alpha=0.9,
+                         share_goal=before / 3, refresh_every=10, mix_samples=500, **FAST)
+    after = sample_mix(edited, tiny_classifier, z)[1]  # other latents than the stopping rule's
+    assert log["stopped_early"] and "the class makes" in log["stop_reason"], log["stop_reason"]
+    assert log["class_share_classifier"] <= before / 3 and log["forget_loss"] == "sigmoid"
+    assert after < before / 2, (before, after)
 
 
 def test_debias_moves_the_mix_toward_the_target(tiny_flow, flow_data, tiny_classifier):

@@ -44,8 +44,8 @@ ZOO: dict[str, ZooEntry] = {
         ZooEntry("fashion-judge", "classifier", "fashion-mnist", "judge", "VGG-style evaluation judge for Fashion-MNIST (independent of the redaction classifier; its features define FID/KID/PR)", {"arch": "judge-convnet", "epochs": 6, "seed": 1}),
         ZooEntry("mnist-classifier", "classifier", "mnist", "redaction", "LeNet redaction classifier for MNIST (used by methods)", {"arch": "lenet", "epochs": 2, "seed": 0}),
         ZooEntry("mnist-judge", "classifier", "mnist", "judge", "VGG-style evaluation judge for MNIST (independent of the redaction classifier)", {"arch": "judge-convnet", "epochs": 2, "seed": 1}),
-        ZooEntry("fashion-flow", "flow", "fashion-mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 Fashion-MNIST classes", {"steps": 3000, "seed": 0}),
-        ZooEntry("mnist-flow", "flow", "mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 MNIST digits", {"steps": 3000, "seed": 0}),
+        ZooEntry("fashion-flow", "flow", "fashion-mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 Fashion-MNIST classes", {"steps": 8000, "seed": 0}),
+        ZooEntry("mnist-flow", "flow", "mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 MNIST digits", {"steps": 8000, "seed": 0}),
         # Image-to-image (inpainting and outpainting with one model; see zoo/inpainter_recipes.py).
         ZooEntry("fashion-inpainter-conv", "inpainter", "fashion-mnist", "model", "convolutional encoder-decoder inpainter/outpainter for Fashion-MNIST", {"arch": "conv", "steps": 3000, "seed": 0}),
         ZooEntry("fashion-inpainter-mae", "inpainter", "fashion-mnist", "model", "MAE-style transformer inpainter/outpainter (4x4 patches, mask tokens) for Fashion-MNIST", {"arch": "mae", "steps": 3000, "seed": 0}),
