@@ -6,7 +6,8 @@ Modes (per data set):
 - class:  forget every training image of that class;
 - debias: reach a target class mix of the samples (measured by the independent evaluation judge).
 Rows: taming everywhere; taming without the remember term (alpha = 1) and likelihood-ascent for the
---baseline-sizes image sets; taming without the remember term and retrain for the class.
+--baseline-sizes image sets; taming without the remember term, finetune-valid (likelihood on the
+remember set, same stopping rule as taming's class mode) and retrain for the class.
 
     python benchmarks/flow_taming.py --threads 1                              # everything
     python benchmarks/flow_taming.py --datasets mnist --modes images --sizes 5  # one slice
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
             target = parse_target(spec, model)
             rows = ROWS if mode == "images" and n in args.baseline_sizes else ROWS[:1]
             if mode == "class":
-                rows = ROWS[:2] + [("retrain", None, ropts)]
+                rows = ROWS[:2] + [("finetune-valid", "finetune-valid", {}), ("retrain", None, ropts)]
             for row, method, opts in rows:
                 if args.rows and row not in args.rows:
                     continue

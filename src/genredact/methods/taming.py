@@ -24,7 +24,7 @@ Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rul
   other way); the square well reached the band in 70-150 steps with the remember BPD 2.8-3.3% up,
   and the repair brought it back to +0.5% by step ~300. forget_loss="auto" takes the square well here.
 - a class (a classifier target): the class no longer coming out is the user's goal, so every
-  `refresh_every` steps the class's share of `mix_samples` samples (temperature `temperature`, fixed
+  `share_every` steps the class's share of `mix_samples` samples (temperature `temperature`, fixed
   latents) under the target's classifier is measured and the run stops when it is <= `share_goal`
   (and the remember drift is within `remember_tol`). A few thousand images cannot all be moved k sigma
   out without moving the model, and they need not be: the sample share falls long before. Here "auto"
@@ -83,7 +83,7 @@ class TamingMethod(RedactionMethod):
     """Config fields: steps (max), lr, batch_size (forget batch), remember_batch, k, band (epsilon / k),
     alpha (None: by forget-set size), gamma, remember (False: the no-remember ablation), kl,
     refresh_every, stat_images, check_images, stop_share, by (labels|classifier for class targets),
-    scale, forget_loss (auto|sigmoid|square), anchor, remember_tol, share_goal (class targets), warmup;
+    scale, forget_loss (auto|sigmoid|square), anchor, remember_tol, share_goal and share_every (class targets), warmup;
     debias: temperature, mix_samples, mix_tol."""
 
     name = "taming"
@@ -115,6 +115,7 @@ class TamingMethod(RedactionMethod):
         anchor: float = 0.0
         remember_tol: float | None = 0.005
         share_goal: float | None = 0.005
+        share_every: int = 25
         warmup: int = 20
         temperature: float = 0.7
         mix_samples: int = 2000
@@ -123,8 +124,8 @@ class TamingMethod(RedactionMethod):
         debias: Literal["resample", "offset"] = "resample"
 
         def check(self) -> None:
-            if min(self.steps, self.batch_size, self.remember_batch, self.refresh_every, self.stat_images, self.check_images, self.mix_samples) < 1:
-                raise GenredactError("steps, batch sizes, refresh_every, stat_images, check_images and mix_samples must be positive")
+            if min(self.steps, self.batch_size, self.remember_batch, self.refresh_every, self.share_every, self.stat_images, self.check_images, self.mix_samples) < 1:
+                raise GenredactError("steps, batch sizes, refresh_every, share_every, stat_images, check_images and mix_samples must be positive")
             if self.lr <= 0 or self.k <= 0 or self.band <= 0 or self.temperature <= 0:
                 raise GenredactError("lr, k, band and temperature must be positive")
             if self.alpha is not None and not 0 < self.alpha <= 1:
@@ -216,7 +217,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         if refreshing:
             refresh()
         if by_share:
-            if not refreshing:
+            if i % config.share_every:
                 return ""
             state["in_band"] = in_band_share()
             share = class_share()
@@ -226,14 +227,13 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         if i % check_every:
             return ""
         share = in_band_share()
-        if share >= stop_share and remember_tol is not None and not refreshing:
-            refresh()  # the decision below needs the remember statistics of this very step
-            share = in_band_share()
         state["in_band"] = share
         if share < stop_share:
             return ""
-        if remember_tol is not None and drift() > remember_tol:
-            return ""  # in the band, but the remember BPD has not come back yet: keep repairing
+        # In the band; with remember_tol, stop only on a refresh step (fresh remember statistics: scoring
+        # them every step would cost more than the step) once the remember BPD has come back.
+        if remember_tol is not None and (not refreshing or drift() > remember_tol):
+            return ""
         return f"{share:.0%} of the forget images are within the band at step {i}"
 
     def step(i: int) -> dict[str, float]:
