@@ -15,11 +15,14 @@ Forget mode (specific images, or a whole class):
 Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rules:
 
 - images: before every step all forget images are scored with fixed dequantisation noise; the run
-  stops when a share `stop_share` of them is inside the band |d| <= 0.15 k sigma *and* the remember
-  images' mean BPD is back within `remember_tol` (relative) of the original model's. Pushing images
+  stops when a share `stop_share` of them is inside the inner part of the band, |d| <= `stop_margin`
+  (0.5) x 0.15 k sigma (an evaluation's own mu and sigma differ a little from the run's: an image
+  stopped at the band's edge fell just outside it under the benchmark's statistics), *and* the
+  remember images' mean BPD is back within `remember_tol` (1%, relative; the remember statistics
+  include the forget images' classmates, which move more than the rest) of the original model's. Pushing images
   out of the band's reach moves the rest of the model too; continuing with the same loss once the
   images are in the band (where the forget term is flat) lets the remember term repair it. Measured on
-  fashion-flow (5 Sandal images, `benchmarks/flow_tune.py`): the paper's sigmoid well left 0-40% of
+  the first, 3000-step fashion-flow (5 Sandal images, `benchmarks/flow_tune.py`): the paper's sigmoid well left 0-40% of
   them in the band after 400 steps (its slope at d = -1 is 0.39, and the remember term's NLL pulls the
   other way); the square well reached the band in 70-150 steps with the remember BPD 2.8-3.3% up,
   and the repair brought it back to +0.5% by step ~300. forget_loss="auto" takes the square well here.
@@ -28,7 +31,7 @@ Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rul
   latents) under the target's classifier is measured and the run stops when it is <= `share_goal`
   (and the remember drift is within `remember_tol`). A few thousand images cannot all be moved k sigma
   out without moving the model, and they need not be: the sample share falls long before. Here "auto"
-  takes the paper's sigmoid well: on fashion-flow / Sandal the square well raised the remember BPD by
+  takes the paper's sigmoid well: on the 3000-step fashion-flow / Sandal the square well raised the remember BPD by
   4-9% and left the share at 10% after 300 steps, the sigmoid well took it from 11% to 4.8% with the
   remember BPD within 0.4%.
 
@@ -44,14 +47,22 @@ image (the clean release left them in), and the Gaussian KL uses torch.log so th
 keeps its gradient (the release's math.log on a 0-dim tensor dropped it).
 
 Debias mode (a `DistributionTarget`: a wanted class mix). The paper swaps the roles of the two sets
-to raise one group's share; to reach a whole mix we generalise that: every class c gets a likelihood
-offset delta_c (nats) and the loss mean((NLL_current(x) - NLL_original(x) - delta_y)^2) on training
-batches moves each class's log-density by its offset, which scales that class's probability mass by
-exp(-delta_c). The offsets start at log(p_c / q_c) (p: the current mix of samples at `temperature`
-under the target's classifier, q: the wanted mix, whose open classes keep their proportions in p) and
-are corrected from a fresh measurement every
-`refresh_every` steps until every share is within `mix_tol` of the target. The classifier that
-steers is the redaction classifier; evaluation uses an independent judge.
+to raise one group's share; to reach a whole mix we generalise that. Every `refresh_every` steps the
+mix p of samples (fixed latents, `temperature`) is measured under the target's classifier and compared
+with the wanted mix q (open classes keep their proportions in p); the run stops when every share is
+within `mix_tol`. Between measurements:
+
+- debias="resample" (default): maximum likelihood on training images whose class c is drawn with
+  probability pi_c; a flow fitted to that stream makes its classes in the stream's proportions, so pi
+  (the data's class shares at first) is multiplied by (q_c / p_c)^gain at each measurement (gain 0.25:
+  the model follows its stream over ~100 steps, and a full correction every 10 steps wound pi up onto
+  two classes in a probe).
+- debias="offset": every class gets a likelihood offset delta_c (nats), the loss
+  mean((NLL_current(x) - NLL_original(x) - delta_y)^2) moves each class's log-density by its offset
+  (which scales its mass by exp(-delta_c)), and delta grows by gain * log(p_c / q_c) at each measurement.
+  On fashion-flow the network did not follow per-class offsets (RMS miss 4-6 nats) and the mix stalled.
+
+The classifier that steers is the redaction classifier; evaluation uses an independent judge.
 """
 from __future__ import annotations
 
@@ -83,7 +94,7 @@ class TamingMethod(RedactionMethod):
     """Config fields: steps (max), lr, batch_size (forget batch), remember_batch, k, band (epsilon / k),
     alpha (None: by forget-set size), gamma, remember (False: the no-remember ablation), kl,
     refresh_every, stat_images, check_images, stop_share, by (labels|classifier for class targets),
-    scale, forget_loss (auto|sigmoid|square), anchor, remember_tol, share_goal and share_every (class targets), warmup;
+    scale, forget_loss (auto|sigmoid|square), anchor, remember_tol, stop_margin, share_goal and share_every (class targets), warmup;
     debias: temperature, mix_samples, mix_tol."""
 
     name = "taming"
@@ -113,7 +124,8 @@ class TamingMethod(RedactionMethod):
         scale: Literal["k_sigma", "bpd"] = "k_sigma"
         forget_loss: Literal["auto", "sigmoid", "square"] = "auto"
         anchor: float = 0.0
-        remember_tol: float | None = 0.005
+        remember_tol: float | None = 0.01
+        stop_margin: float = 0.5
         share_goal: float | None = 0.005
         share_every: int = 25
         warmup: int = 20
@@ -134,6 +146,8 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"gamma must lie in [0, 1], got {self.gamma}")
             if self.mix_gain is not None and self.mix_gain <= 0:
                 raise GenredactError(f"mix_gain must be positive, got {self.mix_gain}")
+            if not 0 < self.stop_margin <= 1:
+                raise GenredactError(f"stop_margin must lie in (0, 1], got {self.stop_margin}")
             if self.warmup < 0 or self.anchor < 0:
                 raise GenredactError("warmup and anchor must be zero or positive")
             for name in ("remember_tol", "share_goal"):
@@ -189,10 +203,11 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         state["mu"], state["sigma"] = float(b.mean()), float(b.std())
 
     @torch.no_grad()
-    def in_band_share() -> float:
+    def in_band_share(margin: float = config.stop_margin) -> float:
+        """Share of the check images within `margin` times the band's half-width of its centre."""
         d = edited.bpd_of(check_x, generator=make_generator(noise_seed + 1)) - (state["mu"] + config.k * state["sigma"])
         state["max_abs_d_sigma"] = float(d.abs().max() / state["sigma"])
-        return float((d.abs() <= eps * state["sigma"]).double().mean())
+        return float((d.abs() <= margin * eps * state["sigma"]).double().mean())
 
     with torch.no_grad():
         state["mu_original"] = float(original.bpd_of(stat_x, generator=make_generator(noise_seed)).mean())
@@ -269,7 +284,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
 
     result = loop.run(step, state={"net": edited.net, "opt": opt, "sched": sched, "rng": g, "running": state}, stop=stop)
     # Where it ended, with the statistics the last check used (the stop decision's own numbers).
-    final_share = in_band_share()
+    final_share = in_band_share(1.0)
     log = {
         "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
         "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
