@@ -202,8 +202,11 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         b = edited.bpd_of(stat_x, generator=make_generator(noise_seed))
         state["mu"], state["sigma"] = float(b.mean()), float(b.std())
 
+    # Centring inside the band needs the repair phase; without the remember term stop at the band's edge.
+    stop_margin = config.stop_margin if remember else 1.0
+
     @torch.no_grad()
-    def in_band_share(margin: float = config.stop_margin) -> float:
+    def in_band_share(margin: float = stop_margin) -> float:
         """Share of the check images within `margin` times the band's half-width of its centre."""
         d = edited.bpd_of(check_x, generator=make_generator(noise_seed + 1)) - (state["mu"] + config.k * state["sigma"])
         state["max_abs_d_sigma"] = float(d.abs().max() / state["sigma"])
@@ -259,7 +262,9 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         if config.scale == "k_sigma":  # the distance to the target in units of the target distance
             d = d / (config.k * state["sigma"])
         loss_forget = (torch.sigmoid(d.pow(2)) if forget_loss == "sigmoid" else d.pow(2)).mean()
-        out = {"forget": loss_forget.item(), "in_band": state["in_band"], "remember_drift": drift()}
+        out = {"forget": loss_forget.item(), "in_band": state["in_band"]}
+        if remember:  # a diagnostic, and only meaningful where the remember term can act on it
+            out["remember_drift"] = drift()
         loss = loss_forget
         if remember:
             xr = remember_x[torch.randint(0, len(remember_x), (config.remember_batch,), generator=g)]
