@@ -50,8 +50,11 @@ class LatentSearch(Attack):
         shift: int = 2  # random translation (pixels) of the optimised images
         manifold_k: int = 3  # k of the real-class manifold test; 0 switches the test off
         grid: int = 16
+        temperature: float = 0.7  # flows: latents stay on the sphere of this temperature's typical set
 
         def check(self) -> None:
+            if not self.temperature > 0:
+                raise GenredactError(f"temperature must be positive, got {self.temperature}")
             for key in ("restarts", "steps", "grid"):
                 positive_int(key, getattr(self, key))
             if not 0.0 < self.threshold < 1.0:
@@ -71,7 +74,9 @@ class LatentSearch(Attack):
         for p in params:
             p.requires_grad_(False)
         z = model.latents(config.restarts, generator=gen)
-        radius = z.shape[1] ** 0.5  # a GAN's z_dim, a flow's image dimension
+        # A GAN's z_dim, a flow's image dimension. A flow is searched where it samples (temperature T):
+        # at radius sqrt(D), T = 1, the inverse of a small flow overflows for some latents (NaN images).
+        radius = z.shape[1] ** 0.5 * (config.temperature if getattr(model, "family", "") == "flow" else 1.0)
         z = (z * radius / z.norm(dim=1, keepdim=True)).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=config.lr)
         goal_nll = math.log(min(0.99, (1 + config.threshold) / 2))
