@@ -229,6 +229,20 @@ def test_taming_a_class_stops_when_it_no_longer_comes_out(tiny_flow, flow_data, 
     assert after < before / 2, (before, after)
 
 
+def test_finetune_valid_on_a_flow_trains_on_the_remember_set_only(tiny_flow, flow_data, tiny_classifier):
+    from genredact.methods.taming import sample_mix
+
+    target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
+    z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
+    before = sample_mix(tiny_flow, tiny_classifier, z)[1]
+    edited, log = redact(tiny_flow, target, "finetune-valid", data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, share_goal=None)
+    after = sample_mix(edited, tiny_classifier, z)[1]
+    assert log["n_remember"] == int((flow_data.y == 0).sum()) and log["n_forget"] == int((flow_data.y == 1).sum())
+    assert after < before - 0.05, (before, after)  # likelihood on the other class alone pushes the class out
+    with pytest.raises(GenredactError, match="a set of images works only for flows"):
+        redact("mnist-dcgan", SamplesTarget(images=np.zeros((2, 1, 28, 28), np.uint8), source="two"), "finetune-valid", progress=False)
+
+
 def test_debias_moves_the_mix_toward_the_target(tiny_flow, flow_data, tiny_classifier):
     from genredact.methods.taming import sample_mix
 
