@@ -87,3 +87,10 @@ def gaussian_kl(mu_p: torch.Tensor, sd_p: torch.Tensor, mu_q: torch.Tensor, sd_q
     """KL(N(mu_p, sd_p^2) || N(mu_q, sd_q^2)) with torch.log, so the log-sigma term keeps its gradient
     (the reference code's math.log dropped it)."""
     return torch.log(sd_q / sd_p) + (sd_p.pow(2) + (mu_p - mu_q).pow(2)) / (2 * sd_q.pow(2)) - 0.5
+
+
+def warmup_adam(model: torch.nn.Module, lr: float, warmup: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """Adam with a linear warm-up over `warmup` steps: Adam's first steps move every parameter by about
+    the learning rate at once, which a trained flow does not survive above ~1e-4 without it."""
+    opt = torch.optim.Adam(model.parameters(), lr)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / max(1, warmup)))

@@ -16,7 +16,7 @@ import torch
 from genredact.errors import GenredactError
 from genredact.methods._adversarial import adversarial_finetune, loop_log, real_pool
 from genredact.engine import Loop
-from genredact.methods._flow import forget_split
+from genredact.methods._flow import forget_split, warmup_adam
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import FlowModel, GanModel
 from genredact.targets import ClassifierTarget, SamplesTarget, Target
@@ -79,8 +79,7 @@ def _finetune_flow(model: FlowModel, target: Target, config: FinetuneValidMethod
     remember_x = torch.as_tensor(split.remember.x)
     edited = copy.deepcopy(model).to(device).eval()
     steps, lr = config.steps or 1000, config.lr or 1e-4
-    opt = torch.optim.Adam(edited.parameters(), lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / max(1, config.warmup)))
+    opt, sched = warmup_adam(edited, lr, config.warmup)
     loop = Loop(steps=steps, desc="finetune-valid", progress=context.progress, device=device, max_loss=1e6)
     by_share = isinstance(target, ClassifierTarget) and config.share_goal is not None
     z_bank = edited.latents(config.mix_samples, generator=g, temperature=config.temperature) if by_share else None

@@ -77,7 +77,7 @@ import torch
 
 from genredact.engine import Loop
 from genredact.errors import GenredactError
-from genredact.methods._flow import forget_split, gaussian_kl
+from genredact.methods._flow import forget_split, gaussian_kl, warmup_adam
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import FlowModel
 from genredact.models.flow import dequantize
@@ -168,13 +168,6 @@ class TamingMethod(RedactionMethod):
         return _forget(edited, original, target, config, context, device, remember=config.remember, desc=self.name)
 
 
-def _optimizer(model: FlowModel, config: TamingMethod.Config) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """Adam with a linear warm-up over `warmup` steps: Adam's first steps move every parameter by about
-    the learning rate at once, which a trained flow does not survive above ~1e-4 without it."""
-    opt = torch.optim.Adam(model.parameters(), config.lr)
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / max(1, config.warmup)))
-
-
 def _bpd_from_log_prob(model: FlowModel, y: torch.Tensor) -> torch.Tensor:
     return -model.log_prob(y) / (model.dim * math.log(2)) + 7.0
 
@@ -195,7 +188,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     noise_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
     eps = config.band * config.k
     state: dict[str, float] = {}
-    opt, sched = _optimizer(edited, config)
+    opt, sched = warmup_adam(edited, config.lr, config.warmup)
     loop = Loop(steps=config.steps, desc=desc, progress=context.progress, device=device, max_loss=1e6)
 
     @torch.no_grad()
@@ -338,7 +331,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
     # full correction every 10 steps wound the stream up onto two classes in a probe on fashion-flow).
     gain = config.mix_gain if config.mix_gain is not None else (1.0 if config.debias == "offset" else 0.25)
     state: dict[str, object] = {}
-    opt, sched = _optimizer(edited, config)
+    opt, sched = warmup_adam(edited, config.lr, config.warmup)
     loop = Loop(steps=config.steps, desc="taming (debias)", progress=context.progress, device=device, max_loss=1e6)
 
     def stop(i: int) -> str:
