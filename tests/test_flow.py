@@ -216,7 +216,7 @@ def test_taming_and_baselines_are_deterministic(tiny_flow, flow_data):
 
 
 def test_taming_a_class_stops_when_it_no_longer_comes_out(tiny_flow, flow_data, tiny_classifier):
-    from genredact.methods.taming import sample_mix
+    from genredact.methods._flow import sample_mix
 
     target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
     z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
@@ -230,7 +230,7 @@ def test_taming_a_class_stops_when_it_no_longer_comes_out(tiny_flow, flow_data, 
 
 
 def test_finetune_valid_on_a_flow_trains_on_the_remember_set_only(tiny_flow, flow_data, tiny_classifier):
-    from genredact.methods.taming import sample_mix
+    from genredact.methods._flow import sample_mix
 
     target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
     z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
@@ -244,7 +244,7 @@ def test_finetune_valid_on_a_flow_trains_on_the_remember_set_only(tiny_flow, flo
 
 
 def test_debias_moves_the_mix_toward_the_target(tiny_flow, flow_data, tiny_classifier):
-    from genredact.methods.taming import sample_mix
+    from genredact.methods._flow import sample_mix
 
     target = DistributionTarget(classifier=tiny_classifier, shares=(0.5, 0.5), source="tiny")
     z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)

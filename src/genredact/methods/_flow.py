@@ -94,3 +94,20 @@ def warmup_adam(model: torch.nn.Module, lr: float, warmup: int) -> tuple[torch.o
     the learning rate at once, which a trained flow does not survive above ~1e-4 without it."""
     opt = torch.optim.Adam(model.parameters(), lr)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / max(1, warmup)))
+
+
+@torch.no_grad()
+def sample_mix(model: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+    """Class shares (K,) of the samples a flow generates from latents z, by the classifier's argmax."""
+    k = len(classifier.class_names)
+    counts = np.zeros(k)
+    for i in range(0, len(z), batch_size):
+        pred = classifier(model.generate(z[i : i + batch_size])).argmax(1).cpu().numpy()
+        counts += np.bincount(pred, minlength=k)
+    return counts / counts.sum()
+
+
+def class_share(model: torch.nn.Module, target: ClassifierTarget, z: torch.Tensor) -> float:
+    """Share of the samples from latents z that the target's classifier puts in the target's labels
+    (the class-mode stopping rule of taming and finetune-valid on flows)."""
+    return float(sample_mix(model, target.classifier.to(z.device), z)[list(target.labels)].sum())

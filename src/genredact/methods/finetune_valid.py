@@ -16,7 +16,7 @@ import torch
 from genredact.errors import GenredactError
 from genredact.methods._adversarial import adversarial_finetune, loop_log, real_pool
 from genredact.engine import Loop
-from genredact.methods._flow import forget_split, warmup_adam
+from genredact.methods._flow import class_share, forget_split, warmup_adam
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import FlowModel, GanModel
 from genredact.targets import ClassifierTarget, SamplesTarget, Target
@@ -71,8 +71,6 @@ class FinetuneValidMethod(RedactionMethod):
 
 
 def _finetune_flow(model: FlowModel, target: Target, config: FinetuneValidMethod.Config, context: Context) -> MethodResult:
-    from genredact.methods.taming import sample_mix
-
     device = torch.device(context.device)
     g = context.generator
     split = forget_split(context.data, target)
@@ -85,14 +83,14 @@ def _finetune_flow(model: FlowModel, target: Target, config: FinetuneValidMethod
     z_bank = edited.latents(config.mix_samples, generator=g, temperature=config.temperature) if by_share else None
     state: dict[str, float] = {}
 
-    def class_share() -> float:
-        state["class_share"] = float(sample_mix(edited, target.classifier.to(device), z_bank)[list(target.labels)].sum())
+    def measure_share() -> float:
+        state["class_share"] = class_share(edited, target, z_bank)
         return state["class_share"]
 
     def stop(i: int) -> str:
         if not by_share or i % config.share_every:
             return ""
-        share = class_share()
+        share = measure_share()
         return f"the class makes {share:.2%} of {len(z_bank)} samples (goal {config.share_goal:.2%}) at step {i}" if share <= config.share_goal else ""
 
     def step(i: int) -> dict[str, float]:
@@ -108,5 +106,5 @@ def _finetune_flow(model: FlowModel, target: Target, config: FinetuneValidMethod
     log = {**loop_log(result), "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
            "n_forget": len(split.forget), "n_remember": len(remember_x)}
     if by_share:
-        log.update(class_share_classifier=class_share(), share_goal=config.share_goal, temperature=config.temperature)
+        log.update(class_share_classifier=measure_share(), share_goal=config.share_goal, temperature=config.temperature)
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)

@@ -9,7 +9,6 @@ Forget mode (specific images, or a whole class):
     L_forget   = mean sigmoid(d(x)^2)   (the paper's well)   or   mean d(x)^2   (forget_loss="square")
     L_remember = gamma * KL_both(N(mu_o, s_o) || N(mu_c, s_c)) + (1 - gamma) * mean BPD_current(x_r)
                  on a remember batch x_r, (mu_o, s_o) under the frozen original, (mu_c, s_c) current
-                 (+ anchor * mean (BPD_current - BPD_original)^2 per image, off by default)
     L          = alpha * L_forget + (1 - alpha) * L_remember        (remember=False: L = L_forget)
 
 Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rules:
@@ -77,7 +76,7 @@ import torch
 
 from genredact.engine import Loop
 from genredact.errors import GenredactError
-from genredact.methods._flow import forget_split, gaussian_kl, warmup_adam
+from genredact.methods._flow import class_share, forget_split, gaussian_kl, sample_mix, warmup_adam
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import FlowModel
 from genredact.models.flow import dequantize
@@ -95,7 +94,7 @@ class TamingMethod(RedactionMethod):
     """Config fields: steps (max), lr, batch_size (forget batch), remember_batch, k, band (epsilon / k),
     alpha (None: by forget-set size), gamma, remember (False: the no-remember ablation), kl,
     refresh_every, stat_images, check_images, stop_share, by (labels|classifier for class targets),
-    scale, forget_loss (auto|sigmoid|square), anchor, remember_tol, stop_margin, share_goal and share_every (class targets), warmup;
+    scale, forget_loss (auto|sigmoid|square), remember_tol, stop_margin, share_goal and share_every (class targets), warmup;
     debias: temperature, mix_samples, mix_tol."""
 
     name = "taming"
@@ -124,7 +123,6 @@ class TamingMethod(RedactionMethod):
         by: Literal["labels", "classifier"] = "labels"
         scale: Literal["k_sigma", "bpd"] = "k_sigma"
         forget_loss: Literal["auto", "sigmoid", "square"] = "auto"
-        anchor: float = 0.0
         remember_tol: float | None = 0.01
         stop_margin: float = 0.5
         share_goal: float | None = 0.005
@@ -149,8 +147,8 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"mix_gain must be positive, got {self.mix_gain}")
             if not 0 < self.stop_margin <= 1:
                 raise GenredactError(f"stop_margin must lie in (0, 1], got {self.stop_margin}")
-            if self.warmup < 0 or self.anchor < 0:
-                raise GenredactError("warmup and anchor must be zero or positive")
+            if self.warmup < 0:
+                raise GenredactError(f"warmup must be zero or positive, got {self.warmup}")
             for name in ("remember_tol", "share_goal"):
                 v = getattr(self, name)
                 if v is not None and not 0 < v < 1:
@@ -219,10 +217,9 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     # Scoring a large check set is the costly part of a step: do it on refresh steps only.
     check_every = 1 if len(check_x) <= 64 else config.refresh_every
 
-    def class_share() -> float:
-        share = float(sample_mix(edited, target.classifier.to(device), z_bank)[list(target.labels)].sum())
-        state["class_share"] = share
-        return share
+    def measure_share() -> float:
+        state["class_share"] = class_share(edited, target, z_bank)
+        return state["class_share"]
 
     def stop(i: int) -> str:
         refreshing = i % config.refresh_every == 0
@@ -232,7 +229,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             if i % config.share_every:
                 return ""
             state["in_band"] = in_band_share()
-            share = class_share()
+            share = measure_share()
             if share > config.share_goal or (remember_tol is not None and drift() > remember_tol):
                 return ""
             return f"the class makes {share:.2%} of {len(z_bank)} samples (goal {config.share_goal:.2%}) at step {i}"
@@ -271,8 +268,6 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
                 config.kl, lambda: gaussian_kl(mu_o, sd_o, mu_c, sd_c) + gaussian_kl(mu_c, sd_c, mu_o, sd_o)
             )()
             loss_remember = config.gamma * kl + (1 - config.gamma) * cur.mean()
-            if config.anchor:  # every remember image keeps its own likelihood, not only the batch's mean and spread
-                loss_remember = loss_remember + config.anchor * (cur - orig).pow(2).mean()
             loss = alpha * loss_forget + (1 - alpha) * loss_remember
             out.update(kl=kl.item(), remember_bpd=cur.mean().item())
         opt.zero_grad(set_to_none=True)
@@ -293,19 +288,8 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         "remember_drift": drift(), "mu_original": state["mu_original"], "forget_loss": forget_loss,
     }
     if by_share:
-        log.update(class_share_classifier=class_share(), share_goal=config.share_goal, temperature=config.temperature)
+        log.update(class_share_classifier=measure_share(), share_goal=config.share_goal, temperature=config.temperature)
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
-
-
-@torch.no_grad()
-def sample_mix(model: FlowModel, classifier: torch.nn.Module, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
-    """Class shares (K,) of the samples generated from latents z, by the classifier's argmax."""
-    k = len(classifier.class_names)
-    counts = np.zeros(k)
-    for i in range(0, len(z), batch_size):
-        pred = classifier(model.generate(z[i : i + batch_size])).argmax(1).cpu().numpy()
-        counts += np.bincount(pred, minlength=k)
-    return counts / counts.sum()
 
 
 def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, config: TamingMethod.Config, context: Context, device: torch.device) -> MethodResult:
