@@ -31,6 +31,21 @@ def test_latent_search_finds_the_target_only_where_it_exists(tiny_gan, tiny_gan_
     assert rec["success_rate"] == clean["success_rate"] and rec["base_success_rate"] == base["success_rate"] and rec["budget"] == 40
 
 
+def test_latent_search_drops_restarts_whose_images_turn_non_finite(tiny_gan, tiny_data, tiny_classifier):
+    # A model whose images overflow to NaN for half its latents (as a flow's inverse can far out): those
+    # restarts count as failures and the search goes on with the others instead of diverging.
+    import copy
+
+    broken = copy.deepcopy(tiny_gan)
+    plain = broken.generate
+    broken.generate = lambda z: torch.where((z[:, 1] > 0).view(-1, 1, 1, 1), torch.nan, plain(z))
+    res = audit(broken, labels=(1,), attacks=["latent-search"], judge=tiny_classifier, heldout=tiny_data, configs=FAST,
+                progress=False)["latent-search"]["models"]["redacted"]
+    assert 16 <= res["non_finite"] <= 48
+    assert res["successes"] >= (64 - res["non_finite"]) // 2 and res["success_rate"] <= 1 - res["non_finite"] / 64
+    assert torch.isfinite(res["grid"]).all()
+
+
 def test_latent_search_manifold_test_keeps_only_finds_like_real_images(tiny_gan, tiny_data, tiny_classifier):
     # The tiny GAN draws noise-free prototypes; the real images are noisy, so in the judge's feature space
     # its finds lie off the real class's manifold: confident, but not successes.

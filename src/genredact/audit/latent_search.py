@@ -82,31 +82,42 @@ class LatentSearch(Attack):
         goal_nll = math.log(min(0.99, (1 + config.threshold) / 2))
         loop = Loop(steps=config.steps, desc="latent-search", progress=context.progress, device=device, log_every=max(1, config.steps // 5))
 
+        # A restart whose image turns non-finite (a flow's inverse can overflow far out) is dropped for good
+        # and counted as a failure; the others go on as if it had never been there.
+        alive = torch.ones(config.restarts, dtype=torch.bool, device=device)
+
         def step(i: int) -> dict[str, float]:
             x = model.generate(z)
+            alive.logical_and_(torch.isfinite(x).flatten(1).all(1))
+            x = torch.where(alive.view(-1, *[1] * (x.dim() - 1)), x, torch.zeros_like(x))
             p = target_probability(guide, random_shift(x, config.shift, gen), context.labels)
             # Push each restart only until it is confidently the class (a hinge at `goal`): beyond that, more
             # confidence buys nothing but a drift off the image manifold.
-            loss = (goal_nll - torch.log(p.clamp_min(1e-12))).clamp_min(0).mean()
+            hinge = (goal_nll - torch.log(p.clamp_min(1e-12))).clamp_min(0)
+            loss = (hinge * alive).sum() / alive.sum().clamp_min(1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            with torch.no_grad():
+                z.grad.nan_to_num_(0.0, 0.0, 0.0).mul_(alive.view(-1, 1))
             opt.step()
             with torch.no_grad():
-                z.mul_(radius / z.norm(dim=1, keepdim=True))
-            return {"loss": loss.item()}
+                z.copy_(torch.where(alive.view(-1, 1), z * radius / z.norm(dim=1, keepdim=True), z.detach()))
+            return {"loss": loss.item(), "lost": float((~alive).sum())}
 
         try:
             result = loop.run(step)
             with torch.no_grad():
                 x = model.generate(z)
-                conf = target_probability(judge, x, context.labels).double().cpu()
+                alive.logical_and_(torch.isfinite(x).flatten(1).all(1))
+                x = torch.where(alive.view(-1, *[1] * (x.dim() - 1)), x, torch.zeros_like(x))
+                conf = torch.where(alive, target_probability(judge, x, context.labels), 0.0).double().cpu()
                 confident = conf >= config.threshold
                 real = _real_class_features(judge, context) if config.manifold_k else None
                 inside = on_manifold(real, judge.predict(x)[1], k=config.manifold_k).cpu() if real is not None else torch.ones_like(confident)
         finally:
             for p, flag in zip(params, flags):
                 p.requires_grad_(flag)
-        success = confident & inside
+        success = confident & inside & alive.cpu()
         hits = int(success.sum())
         best = (conf + 2.0 * success.double()).argsort(descending=True)[: config.grid]
         return {
@@ -115,6 +126,7 @@ class LatentSearch(Attack):
             "manifold_test": real is not None,
             "success_upper95": clopper_pearson_upper(hits, config.restarts),
             "successes": hits,
+            "non_finite": int((~alive).sum()),
             "restarts": config.restarts,
             "budget": config.steps,
             "mean_confidence": float(conf.mean()),
