@@ -4,8 +4,9 @@
     python benchmarks/ddp_check.py --out single.json
     accelerate launch --multi_gpu --num_processes 2 benchmarks/ddp_check.py --out multi.json
 
-The zoo's MNIST DCGAN, digit 7 redacted with redact-classifier (its defaults; the batch size is per
-process), evaluated under the independent judge on --n samples. The main process writes the figures.
+The zoo's MNIST DCGAN, digit 7 redacted with redact-classifier (its defaults; every process takes its
+shard of the same batch), evaluated under the independent judge on --n samples. The main process writes
+the figures.
 """
 from __future__ import annotations
 

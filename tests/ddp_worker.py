@@ -12,7 +12,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import _train_tiny_gan, train_tiny_classifier, two_class_data  # noqa: E402
 
+import torch  # noqa: E402
+
 from genredact.api import redact  # noqa: E402
+from genredact.engine import Loop  # noqa: E402
 from genredact.engine.dist import is_main, world  # noqa: E402
 from genredact.evaluation import evaluate  # noqa: E402
 from genredact.targets import ClassifierTarget  # noqa: E402
@@ -33,9 +36,32 @@ def main() -> None:
     edited, log = redact(gan, ClassifierTarget(classifier=clf, target_labels=(1,), source="tiny"), "redact-classifier", data=data,
                          progress=False, steps=args.steps, batch_size=32, pool_size=64)
     after = evaluate(edited, **kw)
+    bn = batchnorm_fit()
     if is_main():
         Path(args.out).write_text(json.dumps({"world": world()[1], "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
-                                              "steps": log["steps"]}))
+                                              "steps": log["steps"], "generator": [p.tolist() for p in edited.generator.parameters()],
+                                              "batchnorm_net": bn}))
+
+
+def batchnorm_fit(steps: int = 30, batch: int = 24) -> dict[str, list]:
+    """A small net with BatchNorm fitted on sharded batches: its weights and running statistics."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(1)
+    loop = Loop(steps=steps, progress=False)
+
+    def step(i: int) -> dict[str, float]:
+        x = torch.randn(batch, 3, generator=gen)
+        y = x.sum(1, keepdim=True) ** 2
+        loss = ((net(loop.shard(x)) - loop.shard(y)) ** 2).mean()
+        opt.zero_grad()
+        loop.backward(loss)
+        opt.step()
+        return {"loss": loss.item()}
+
+    history = loop.run(step, state={"net": net, "opt": opt, "rng": gen}).history
+    return {"state": [t.tolist() for t in net.state_dict().values()], "losses": [h["loss"] for h in history]}
 
 
 if __name__ == "__main__":

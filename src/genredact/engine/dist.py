@@ -1,14 +1,21 @@
 """Several processes (`accelerate launch --num_processes N`, PyTorch DDP over gloo or NCCL).
 
-Under a launcher every process runs the same command. Training loops keep one set of weights: each
-process draws its own batches (the batch size is per process, as in DDP), the gradients are averaged
-across processes after every backward pass, and BatchNorm statistics are taken from the main process
-at the end. Evaluations split their latent chunks over the processes and gather the results, so every
-process ends with the same figures. Only the main process writes files and prints progress.
+Under a launcher every process runs the same command. Training loops keep one set of weights and one
+set of random streams: every process draws the same full batch (so `batch_size` means the same as in one
+process), works on its own contiguous part of it (`shard`), and the gradients are averaged across
+processes after every backward pass. BatchNorm layers in training mode normalise with the statistics
+of the whole batch (summed across processes, `synced_batchnorm`). With a batch size that the number of
+processes divides, a step's gradient is the one-process gradient up to float rounding, so a run's result
+does not depend on how many processes ran it. A loop that does not shard simply repeats the same work
+in every process. Evaluations split their latent chunks over the processes and gather the results, so
+every process ends with the same figures. Only the main process writes files and prints progress.
 """
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -50,17 +57,6 @@ def average_gradients(modules: list[nn.Module]) -> None:
         offset += g.numel()
 
 
-def any_process(flag: bool) -> bool:
-    """True when `flag` is True in any process (so that all take the same branch)."""
-    import torch.distributed as dist
-
-    if world()[1] == 1:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0])
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
-
-
 def broadcast_buffers(modules: list[nn.Module]) -> None:
     """Copy the main process's buffers (BatchNorm running statistics) to every process."""
     import torch.distributed as dist
@@ -72,14 +68,78 @@ def broadcast_buffers(modules: list[nn.Module]) -> None:
             dist.broadcast(b.data, src=0)
 
 
-def spread_generators(generators: list[torch.Generator]) -> None:
-    """Give every process its own random stream, derived from the shared one (rank 0 keeps its stream)."""
+def shard(x: torch.Tensor) -> torch.Tensor:
+    """This process's contiguous part of a batch (dim 0); the whole batch in one process."""
     rank, size = world()
-    if size == 1 or rank == 0:
+    return x if size == 1 else x.tensor_split(size)[rank]
+
+
+def gather(x: torch.Tensor, n: int) -> torch.Tensor:
+    """The whole batch of `n` rows back from every process's `shard` of it, in order (no gradient)."""
+    import torch.distributed as dist
+
+    rank, size = world()
+    if size == 1:
+        return x
+    counts = [len(part) for part in torch.arange(n).tensor_split(size)]
+    pad = x.new_zeros((max(counts), *x.shape[1:]))
+    pad[: x.shape[0]] = x.detach()
+    parts = [torch.empty_like(pad) for _ in range(size)]
+    dist.all_gather(parts, pad.contiguous())
+    return torch.cat([part[:c] for part, c in zip(parts, counts)])
+
+
+def mean_values(values: dict[str, float]) -> dict[str, float]:
+    """The average over the processes of each (scalar) value, e.g. the losses of a step's shards."""
+    import torch.distributed as dist
+
+    if world()[1] == 1 or not values:
+        return values
+    t = torch.tensor(list(values.values()), dtype=torch.float64)
+    dist.all_reduce(t)
+    return dict(zip(values, (t / world()[1]).tolist()))
+
+
+def _synced_bn_forward(bn: nn.modules.batchnorm._BatchNorm, plain: Any, x: torch.Tensor) -> torch.Tensor:
+    """Batch norm over the whole batch held by all processes (autograd flows through the all-reduce)."""
+    if not bn.training:
+        return plain(x)
+    from torch.distributed.nn.functional import all_reduce
+
+    dims = [0, *range(2, x.dim())]
+    count = torch.tensor(float(x.numel() // x.shape[1]), dtype=x.dtype)
+    stats = all_reduce(torch.cat([x.sum(dims), (x * x).sum(dims), count.view(1)]))
+    c = x.shape[1]
+    n = stats[-1]
+    mean, var = stats[:c] / n, (stats[c : 2 * c] / n - (stats[:c] / n) ** 2).clamp_min(0)
+    if bn.track_running_stats and bn.running_mean is not None:
+        with torch.no_grad():
+            bn.num_batches_tracked.add_(1)
+            m = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+            bn.running_mean.mul_(1 - m).add_(m * mean.detach())
+            bn.running_var.mul_(1 - m).add_(m * var.detach() * n / (n - 1).clamp_min(1))
+    shape = [1, c] + [1] * (x.dim() - 2)
+    y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + bn.eps)
+    if bn.affine:
+        y = y * bn.weight.view(shape) + bn.bias.view(shape)
+    return y
+
+
+@contextmanager
+def synced_batchnorm(modules: list[nn.Module]) -> Iterator[None]:
+    """Within the block, the BatchNorm layers of `modules` take whole-batch statistics across processes
+    (CPU and GPU alike; torch's SyncBatchNorm is GPU only). Nothing changes in one process."""
+    if world()[1] == 1:
+        yield
         return
-    for g in generators:
-        seed = int(torch.randint(0, 2**62, (1,), generator=g))
-        g.manual_seed(seed + rank)
+    layers = [m for mod in modules for m in mod.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for bn in layers:
+        bn.forward = partial(_synced_bn_forward, bn, bn.forward)
+    try:
+        yield
+    finally:
+        for bn in layers:
+            del bn.forward
 
 
 def gather_chunks(parts: dict[int, tuple[torch.Tensor, ...]], n_chunks: int) -> list[tuple[torch.Tensor, ...]]:

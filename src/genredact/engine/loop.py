@@ -149,6 +149,15 @@ class Loop:
     def device(self) -> torch.device:
         return self.accelerator.device
 
+    def shard(self, x: torch.Tensor) -> torch.Tensor:
+        """This process's part of a batch that every process drew whole (the whole batch in one process).
+        Draw every random thing of a step at full size first, then shard: the streams stay in step."""
+        return dist.shard(x) if self._world > 1 else x
+
+    def gather(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        """The whole batch of `n` rows from the processes' shards of it (no gradient)."""
+        return dist.gather(x, n) if self._world > 1 else x
+
     def backward(self, loss: torch.Tensor) -> None:
         with precision_mod.no_autocast(self.device):
             self.accelerator.backward(loss)
@@ -176,10 +185,9 @@ class Loop:
         from genredact.engine.state import capture, copy_snapshot, load_state, restore, save_state, scale_lr
 
         state = state or {}
-        # Checkpoints hold one process's random streams, so several processes run without them.
+        # Resume is tested in one process; several processes run without checkpoints.
         session = resume_mod.current() if state and self._world == 1 else None
         self._modules = [m for m in state.values() if isinstance(m, nn.Module)]
-        dist.spread_generators([g for g in state.values() if isinstance(g, torch.Generator)])
         ckpt = session.next_path("loop") if session is not None else None
         meta = {"desc": self.desc, "steps": self.steps}
         history: list[dict[str, float]] = []
@@ -213,11 +221,11 @@ class Loop:
             while i < self.steps:
                 if stop is not None and (reason := stop(i)):
                     break
-                with precision_mod.autocast(self.device):
+                with precision_mod.autocast(self.device), dist.synced_batchnorm(self._modules):
                     losses = step(i)
+                if self._world > 1:  # each process saw its shard of the batch: report the whole batch's figures
+                    losses = dist.mean_values(losses)
                 bad = self._diverged(losses)
-                if self._world > 1 and dist.any_process(bool(bad)):  # all processes take the same branch
-                    bad = bad or "a loss in another process"
                 if bad:
                     if good is None or recoveries:
                         again = f" again after going back to step {recoveries[0]['restored_step']} with the learning rate halved" if recoveries else ""

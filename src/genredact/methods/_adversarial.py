@@ -93,7 +93,7 @@ def adversarial_finetune(
     batch_size: int,
     lr: float,
     generator: torch.Generator,
-    guidance: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    guidance: Callable[[torch.Tensor, Loop], torch.Tensor] | None = None,
     beta: float = 0.0,
     refresh: Callable[[torch.Tensor], None] | None = None,
     progress: bool = True,
@@ -111,26 +111,29 @@ def adversarial_finetune(
     n_neg = max(1, int(round(batch_size * (1 - lam)))) if negatives is not None and lam < 1 else 0
 
     def step(i: int) -> dict[str, float]:
+        # Every random draw at full batch size, then this process's shard of each (one process: all of it).
         z = edited.latents(batch_size, generator=generator)
-        fake = edited.generator(z)
-        loss_d = d_real_loss(edited.discriminator(real.draw(batch_size, generator)))
+        x_real = real.draw(batch_size, generator)
+        x_neg = negatives.draw(n_neg, generator) if n_neg else None
+        fake = edited.generator(loop.shard(z))
+        loss_d = d_real_loss(edited.discriminator(loop.shard(x_real)))
         loss_d = loss_d + lam * d_fake_loss(edited.discriminator(fake.detach()))
         if n_neg:
-            loss_d = loss_d + (1 - lam) * d_fake_loss(edited.discriminator(negatives.draw(n_neg, generator)))
+            loss_d = loss_d + (1 - lam) * d_fake_loss(edited.discriminator(loop.shard(x_neg)))
         opt_d.zero_grad(set_to_none=True)
         loop.backward(loss_d)
         opt_d.step()
         loss_g = g_loss(edited.discriminator(fake))
         out = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
         if guidance is not None:
-            gl = guidance(fake)
+            gl = guidance(fake, loop)
             loss_g = loss_g + beta * gl
             out["guide"] = gl.item()
         opt_g.zero_grad(set_to_none=True)
         loop.backward(loss_g)
         opt_g.step()
         if refresh is not None:
-            refresh(fake.detach())
+            refresh(loop.gather(fake.detach(), batch_size))
         return out
 
     state = {"generator": edited.generator, "discriminator": edited.discriminator, "opt_g": opt_g, "opt_d": opt_d, "rng": generator}

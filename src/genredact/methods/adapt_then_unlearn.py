@@ -332,10 +332,12 @@ def _adversarial_run(
     n_neg = max(1, round(config.batch_size * negative_weight)) if negatives is not None and negative_weight > 0 else 0
 
     def step(i: int) -> dict[str, float]:
-        fake = edited.generator(edited.latents(config.batch_size, generator=gen))
-        loss_d = d_real_loss(edited.discriminator(real.draw(config.batch_size, gen))) + (1 - negative_weight) * d_fake_loss(edited.discriminator(fake.detach()))
+        z, x_real = edited.latents(config.batch_size, generator=gen), real.draw(config.batch_size, gen)  # full batch, then shards
+        x_neg = negatives.draw(n_neg, gen) if n_neg else None
+        fake = edited.generator(loop.shard(z))
+        loss_d = d_real_loss(edited.discriminator(loop.shard(x_real))) + (1 - negative_weight) * d_fake_loss(edited.discriminator(fake.detach()))
         if n_neg:
-            loss_d = loss_d + negative_weight * d_fake_loss(edited.discriminator(negatives.draw(n_neg, gen)))
+            loss_d = loss_d + negative_weight * d_fake_loss(edited.discriminator(loop.shard(x_neg)))
         opt_d.zero_grad(set_to_none=True)
         loop.backward(loss_d)
         opt_d.step()

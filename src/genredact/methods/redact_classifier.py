@@ -15,6 +15,7 @@ from typing import Literal
 import torch
 
 from genredact.data.augment import random_shift
+from genredact.engine import Loop
 from genredact.errors import GenredactError
 from genredact.methods._adversarial import adversarial_finetune, generated_pool, loop_log, real_pool
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
@@ -70,10 +71,14 @@ class RedactClassifierMethod(RedactionMethod):
         initial_negatives = len(negatives)
         negatives.capacity = config.pool_size
 
-        def guidance(fake: torch.Tensor) -> torch.Tensor:
-            probs = torch.softmax(clf(random_shift(fake, config.guide_shift, gen)), 1)
-            # The same forward pass refreshes the negative pool (the hard decision, no gradient).
-            negatives.add(fake.detach()[flag(probs.detach())], gen)
+        def guidance(fake: torch.Tensor, loop: Loop) -> torch.Tensor:
+            # `fake` is this process's shard of the batch (all of it in one process).
+            n = config.batch_size
+            probs = torch.softmax(clf(random_shift(fake, config.guide_shift, gen, whole=n, shard=loop.shard)), 1)
+            # The same forward pass refreshes the negative pool (the hard decision, no gradient) with the
+            # whole batch's flagged samples, so that every process keeps the same pool.
+            flagged = loop.gather(flag(probs.detach()).to(torch.uint8), n).bool()
+            negatives.add(loop.gather(fake.detach(), n)[flagged], gen)
             p = probs[:, label_list].sum(1)
             return -torch.log1p(-p.clamp(max=1 - 1e-6)).mean()
 

@@ -67,8 +67,8 @@ def train_gan(data: ImageData, recipe: GanRecipe = GanRecipe(), *, like: GanMode
     def step(i: int) -> dict[str, float]:
         idx = torch.randint(0, real.shape[0], (recipe.batch_size,), generator=rng).to(loop.device)
         z = model.latents(recipe.batch_size, generator=rng)
-        fake = model.generator(z)
-        loss_d = d_real_loss(model.discriminator(real[idx])) + d_fake_loss(model.discriminator(fake.detach()))
+        fake = model.generator(loop.shard(z))  # several processes: each its shard of the same batch
+        loss_d = d_real_loss(model.discriminator(real[loop.shard(idx)])) + d_fake_loss(model.discriminator(fake.detach()))
         opt_d.zero_grad(set_to_none=True)
         loop.backward(loss_d)
         opt_d.step()
