@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 
 from genredact.api import redact
 from genredact.engine.dist import is_main, world
@@ -32,6 +33,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the redaction (another seed in one process shows the method's own spread)")
+    ap.add_argument("--early-steps", type=int, default=2, help="a second, short redaction whose weights are saved for comparison")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load_model("mnist-dcgan")
@@ -42,7 +44,11 @@ def main() -> None:
     eval_s = time.perf_counter() - t0
     edited, log = redact(model, target, "redact-classifier", seed=args.seed, progress=False)
     after = evaluate(edited, labels=target.labels, judge=judge, n=args.n)
+    # The first steps alone: do the weights agree before float rounding has had time to grow?
+    early, _ = redact(model, target, "redact-classifier", seed=args.seed, progress=False, steps=args.early_steps)
     if is_main():
+        weights = {**{f"G.{k}": v for k, v in early.generator.state_dict().items()}, **{f"D.{k}": v for k, v in early.discriminator.state_dict().items()}}
+        save_file({k: v.detach().float().contiguous() for k, v in weights.items()}, args.out + ".early.safetensors")
         Path(args.out).write_text(json.dumps({"world": world()[1], "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
                                               "redact_wall_s": log["wall_s"], "eval_wall_s": eval_s}))
 

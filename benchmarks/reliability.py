@@ -28,6 +28,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from safetensors.torch import load_file
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import HERE, ROOT, device_name, replace_block, write_records  # noqa: E402
 
@@ -150,14 +152,18 @@ def ddp_part(work: Path) -> dict:
     script = str(HERE / "ddp_check.py")
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
               "--mixed_precision", "no", "--dynamo_backend", "no"]
-    runs = {}
-    for name, argv, extra in (("single", [sys.executable], []), ("multi", launch, []), ("single_seed1", [sys.executable], ["--seed", "1"])):
+    runs, early = {}, {}
+    # single_threads2: one process with 2 torch threads instead of 1 - the same computation, summed in
+    # another order; how far float rounding alone moves the method's result.
+    for name, argv, extra in (("single", [sys.executable], []), ("multi", launch, []), ("single_seed1", [sys.executable], ["--seed", "1"]),
+                              ("single_threads2", [sys.executable], ["--threads", "2"])):
         out = work / f"{name}.json"
         res = subprocess.run([*argv, script, "--out", str(out), *extra], capture_output=True, text=True, cwd=ROOT, timeout=3600,
                              env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
         if res.returncode != 0:
             raise SystemExit(f"ddp_check ({name}) failed: {res.stderr.strip()[-1500:]}")
         runs[name] = json.loads(out.read_text())
+        early[name] = load_file(str(out) + ".early.safetensors")
         print(f"  {name}: {runs[name]}", flush=True)
     a, b = runs["single"], runs["multi"]
     return {"ddp_residual_delta": b["after"]["residual_rate"] - a["after"]["residual_rate"],
@@ -168,6 +174,11 @@ def ddp_part(work: Path) -> dict:
             # The method's own spread: one process, another seed.
             "seed_fid_delta_pct": 100 * (runs["single_seed1"]["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
             "seed_residual_delta": runs["single_seed1"]["after"]["residual_rate"] - a["after"]["residual_rate"],
+            "threads_fid_delta_pct": 100 * (runs["single_threads2"]["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
+            "threads_residual_delta": runs["single_threads2"]["after"]["residual_rate"] - a["after"]["residual_rate"],
+            # After the first (2) steps: the largest weight difference, 2 processes vs 1, and 2 threads vs 1.
+            "ddp_early_max_weight_diff": max(float((early["multi"][k] - early["single"][k]).abs().max()) for k in early["single"]),
+            "threads_early_max_weight_diff": max(float((early["single_threads2"][k] - early["single"][k]).abs().max()) for k in early["single"]),
             "ddp_detail": runs}
 
 
@@ -221,6 +232,11 @@ def table(r: dict) -> str:
          f"{r['ddp_eval_residual_delta']:+.5f} / {r['ddp_eval_fid_delta_pct']:+.4f}%" if r.get("ddp_eval_residual_delta") is not None else "not measured", "0"),
         ("1 process, seed 1 vs seed 0, redaction: residual-rate / FID difference (the method's own spread)",
          f"{r['seed_residual_delta']:+.4f} / {r['seed_fid_delta_pct']:+.2f}%" if r.get("seed_fid_delta_pct") is not None else "not measured", "for context"),
+        ("1 process, 2 torch threads vs 1 (float summation order only), redaction: residual-rate / FID difference",
+         f"{r['threads_residual_delta']:+.4f} / {r['threads_fid_delta_pct']:+.2f}%" if r.get("threads_fid_delta_pct") is not None else "not measured", "for context"),
+        ("largest weight difference after the first 2 redaction steps: 2 processes vs 1 / 2 threads vs 1",
+         f"{r['ddp_early_max_weight_diff']:.1e} / {r['threads_early_max_weight_diff']:.1e}" if r.get("ddp_early_max_weight_diff") is not None else "not measured",
+         "rounding"),
         ("2 processes vs 1, redaction: FID difference", f"{r['ddp_fid_delta_pct']:+.2f}%" if r.get("ddp_fid_delta_pct") is not None else "not measured", "<= 2%"),
     ]
     lines = [

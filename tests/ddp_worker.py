@@ -37,10 +37,46 @@ def main() -> None:
                          progress=False, steps=args.steps, batch_size=32, pool_size=64)
     after = evaluate(edited, **kw)
     bn = batchnorm_fit()
+    others = flow_and_inpainter(data, clf)
     if is_main():
         Path(args.out).write_text(json.dumps({"world": world()[1], "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
                                               "steps": log["steps"], "generator": [p.tolist() for p in edited.generator.parameters()],
-                                              "batchnorm_net": bn}))
+                                              "batchnorm_net": bn, "others": others}))
+
+
+def flow_and_inpainter(data, clf) -> dict[str, list]:
+    """A tiny flow trained by the zoo recipe and tamed (its remember term uses the batch's BPD spread): their
+    weights; a tiny inpainter trained and unlearned by encoder-unlearn and two baselines: their fills of
+    fixed masked images. (Not the inpainters' weights: a convolution's bias feeding a GroupNorm has a
+    gradient that is rounding noise, which Adam scales up to full steps, so those biases differ between
+    any two summation orders while the outputs do not.)"""
+    from genredact.data import to_float
+    from genredact.zoo.flow_recipes import FlowRecipe, train_flow
+    from genredact.zoo.inpainter_recipes import InpainterRecipe, train_inpainter
+    from genredact.targets import IndicesTarget
+
+    out = {}
+    flow, _ = train_flow(data, FlowRecipe(steps=20, batch_size=16, lr=5e-3, warmup=5, levels=2, flow_steps=2, hidden=8, init_batch=64), progress=False)
+    out["flow"] = flow
+    idx = tuple(int(i) for i in (data.y == 1).nonzero()[0][:3])
+    target = IndicesTarget(images=data.x[list(idx)], source="test", indices=idx, dataset=data.name)
+    out["taming"], _ = redact(flow, target, "taming", data=data, seed=0, progress=False, steps=12, lr=2e-3, alpha=0.9, stat_images=64,
+                              check_images=32, remember_batch=16, warmup=2)
+    inp, _ = train_inpainter(data, InpainterRecipe(arch="tiny-conv", steps=20, batch_size=16, lr=1e-2), progress=False)
+    out["inpainter"] = inp
+    target = ClassifierTarget(classifier=clf, target_labels=(1,), source="tiny")
+    for method in ("encoder-unlearn", "noisy-label", "random-encoder"):
+        out[method], _ = redact(inp, target, method, data=data, seed=0, progress=False, steps=10, batch_size=16, lr=3e-3)
+    x = to_float(data.x[:64])
+    result = {}
+    for name, model in out.items():
+        if name in ("flow", "taming"):
+            result[name] = [p.tolist() for p in model.state_dict().values()]
+        else:
+            with torch.no_grad():
+                xm, m = model.mask(x, kind="center", size=0.5)
+                result[name] = [model.eval().decode(model.encode(xm, m)).tolist()]
+    return result
 
 
 def batchnorm_fit(steps: int = 30, batch: int = 24) -> dict[str, list]:

@@ -33,7 +33,7 @@ def test_two_processes_agree_with_one(tmp_path):
         assert multi["before"][key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
     a, b = single["after"], multi["after"]
     assert abs(b["residual_rate"] - a["residual_rate"]) <= a["residual_upper95"] - a["residual_rate"]
-    assert abs(b["fid"] - a["fid"]) <= 0.02 * a["fid"]
+    assert abs(b["fid"] - a["fid"]) <= 1e-3 * a["fid"]  # the goal is 2%; the weights agree, so the figures do
     assert a["residual_rate"] < single["before"]["residual_rate"] and b["residual_rate"] < multi["before"]["residual_rate"]
     for p, q in zip(single["generator"], multi["generator"]):  # 80 steps later: the same weights
         assert torch.allclose(torch.tensor(q), torch.tensor(p), rtol=0, atol=1e-5)
@@ -41,3 +41,10 @@ def test_two_processes_agree_with_one(tmp_path):
     for p, q in zip(single["batchnorm_net"]["state"], multi["batchnorm_net"]["state"]):
         assert torch.allclose(torch.tensor(q, dtype=torch.float64), torch.tensor(p, dtype=torch.float64), rtol=1e-4, atol=1e-5)
     assert multi["batchnorm_net"]["losses"] == pytest.approx(single["batchnorm_net"]["losses"], rel=1e-4)
+    # The flow and image-to-image recipes and methods split their batches too (taming's remember term and
+    # the hole losses take whole-batch sums): the flows' weights, the inpainters' fills as in one process.
+    assert set(multi["others"]) == {"flow", "taming", "inpainter", "encoder-unlearn", "noisy-label", "random-encoder"}
+    for name, values in single["others"].items():
+        tol = 1e-5 if name in ("flow", "taming") else 2e-4
+        for p, q in zip(values, multi["others"][name]):
+            assert torch.allclose(torch.tensor(q, dtype=torch.float64), torch.tensor(p, dtype=torch.float64), rtol=0, atol=tol), name

@@ -175,3 +175,19 @@ def test_bf16_autocast_runs_steps_in_bfloat16_and_backward_outside():
     loop = Loop(steps=1, progress=False, device="cpu")
     loop.run(step, state={"net": net, "opt": opt})
     assert seen["dtype"] == torch.float32  # outside the block: fp32 again
+
+
+@pytest.mark.parametrize("steps", [1, 2, 10, 20, 150])
+def test_one_cycle_takes_any_step_count(steps):
+    # torch's OneCycleLR divides by zero when the warm-up is exactly one step (10 steps at 10%).
+    from genredact.engine.schedule import one_cycle
+
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    sched = one_cycle(opt, 0.1, steps)
+    lrs = []
+    for _ in range(steps):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert all(lr > 0 for lr in lrs[:-1]) and max(lrs) <= 0.1 + 1e-12

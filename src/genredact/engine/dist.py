@@ -57,6 +57,17 @@ def average_gradients(modules: list[nn.Module]) -> None:
         offset += g.numel()
 
 
+def any_process(flag: bool) -> bool:
+    """True when `flag` is True in any process (so that all take the same branch)."""
+    import torch.distributed as dist
+
+    if world()[1] == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
 def broadcast_buffers(modules: list[nn.Module]) -> None:
     """Copy the main process's buffers (BatchNorm running statistics) to every process."""
     import torch.distributed as dist
@@ -89,6 +100,39 @@ def gather(x: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([part[:c] for part, c in zip(parts, counts)])
 
 
+class _SumAcross(torch.autograd.Function):
+    """Sum over the processes; the backward pass sums the gradients the same way (each process's loss
+    depends on every process's input), so averaged gradients are those of the whole-batch loss."""
+
+    @staticmethod
+    def forward(ctx: Any, t: torch.Tensor) -> torch.Tensor:
+        import torch.distributed as dist
+
+        out = t.detach().clone()
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        import torch.distributed as dist
+
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def batch_sums(parts: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Each tensor summed over the processes, with gradients (the backward pass sums them back)."""
+    if world()[1] == 1:
+        return parts
+    flat = _SumAcross.apply(torch.cat([t.reshape(-1) for t in parts]))
+    out, offset = [], 0
+    for t in parts:
+        out.append(flat[offset : offset + t.numel()].view_as(t))
+        offset += t.numel()
+    return out
+
+
 def mean_values(values: dict[str, float]) -> dict[str, float]:
     """The average over the processes of each (scalar) value, e.g. the losses of a step's shards."""
     import torch.distributed as dist
@@ -104,21 +148,20 @@ def _synced_bn_forward(bn: nn.modules.batchnorm._BatchNorm, plain: Any, x: torch
     """Batch norm over the whole batch held by all processes (autograd flows through the all-reduce)."""
     if not bn.training:
         return plain(x)
-    from torch.distributed.nn.functional import all_reduce
-
     dims = [0, *range(2, x.dim())]
-    count = torch.tensor(float(x.numel() // x.shape[1]), dtype=x.dtype)
-    stats = all_reduce(torch.cat([x.sum(dims), (x * x).sum(dims), count.view(1)]))
+    count = torch.tensor(float(x.numel() // x.shape[1]), dtype=x.dtype, device=x.device)
+    stats = _SumAcross.apply(torch.cat([x.sum(dims), count.view(1)]))
     c = x.shape[1]
+    shape = [1, c] + [1] * (x.dim() - 2)
     n = stats[-1]
-    mean, var = stats[:c] / n, (stats[c : 2 * c] / n - (stats[:c] / n) ** 2).clamp_min(0)
+    mean = stats[:c] / n
+    var = _SumAcross.apply((x - mean.view(shape)).pow(2).sum(dims)) / n  # two passes: no cancellation
     if bn.track_running_stats and bn.running_mean is not None:
         with torch.no_grad():
             bn.num_batches_tracked.add_(1)
             m = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
             bn.running_mean.mul_(1 - m).add_(m * mean.detach())
             bn.running_var.mul_(1 - m).add_(m * var.detach() * n / (n - 1).clamp_min(1))
-    shape = [1, c] + [1] * (x.dim() - 2)
     y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + bn.eps)
     if bn.affine:
         y = y * bn.weight.view(shape) + bn.bias.view(shape)

@@ -149,6 +149,11 @@ class Loop:
     def device(self) -> torch.device:
         return self.accelerator.device
 
+    @property
+    def processes(self) -> int:
+        """How many processes run this loop (1 outside a launcher)."""
+        return self._world
+
     def shard(self, x: torch.Tensor) -> torch.Tensor:
         """This process's part of a batch that every process drew whole (the whole batch in one process).
         Draw every random thing of a step at full size first, then shard: the streams stay in step."""
@@ -157,6 +162,24 @@ class Loop:
     def gather(self, x: torch.Tensor, n: int) -> torch.Tensor:
         """The whole batch of `n` rows from the processes' shards of it (no gradient)."""
         return dist.gather(x, n) if self._world > 1 else x
+
+    def batch_mean(self, v: torch.Tensor) -> torch.Tensor:
+        """The mean of per-example values `v` over the whole batch (all processes' shards; exact for
+        uneven shards too). Differentiable; in one process, `v.mean()`."""
+        if self._world == 1:
+            return v.mean()
+        total, count = dist.batch_sums([v.sum(), v.new_tensor(float(v.numel()))])
+        return total / count
+
+    def batch_mean_std(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and (unbiased) standard deviation of `v` over the whole batch; `(v.mean(), v.std())` in
+        one process."""
+        if self._world == 1:
+            return v.mean(), v.std()
+        total, count = dist.batch_sums([v.sum(), v.new_tensor(float(v.numel()))])
+        mean = total / count
+        (squares,) = dist.batch_sums([(v - mean).pow(2).sum()])  # two passes: no cancellation in float32
+        return mean, (squares / (count - 1)).sqrt()
 
     def backward(self, loss: torch.Tensor) -> None:
         with precision_mod.no_autocast(self.device):
@@ -219,8 +242,12 @@ class Loop:
         done, i = start_step, start_step
         try:
             while i < self.steps:
-                if stop is not None and (reason := stop(i)):
-                    break
+                if stop is not None:
+                    reason = stop(i)
+                    if self._world > 1 and dist.any_process(bool(reason)):  # all processes stop together
+                        reason = reason or "another process stopped"
+                    if reason:
+                        break
                 with precision_mod.autocast(self.device), dist.synced_batchnorm(self._modules):
                     losses = step(i)
                 if self._world > 1:  # each process saw its shard of the batch: report the whole batch's figures

@@ -35,7 +35,8 @@ import torch.nn.functional as F
 
 from genredact.data import DATASETS, ImageData, load_dataset, load_image_folder, to_float
 from genredact.data.datasets import IMAGE_SUFFIXES
-from genredact.engine import Loop
+from genredact.engine import Loop, dist
+from genredact.engine.schedule import one_cycle
 from genredact.errors import GenredactError
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models.inpainter import InpainterModel, check_mask
@@ -53,6 +54,10 @@ class Batch:
     h_f: torch.Tensor  # student encodings of the masked forget images
     guide_r: torch.Tensor  # teacher encodings of the masked retain images
     rng: torch.Generator
+    loop: Loop  # several processes: the tensors above are this process's shard of the batch
+    f_mean: torch.Tensor  # the whole forget batch's scalar mean and std
+    f_std: torch.Tensor
+    half: int  # forget images in the whole batch
 
 
 def load_retain(spec: str, data: ImageData, labels: tuple[int, ...], shape: tuple[int, ...]) -> tuple[ImageData, str]:
@@ -76,13 +81,19 @@ def load_retain(spec: str, data: ImageData, labels: tuple[int, ...], shape: tupl
     return proxy, f"proxy ({proxy.name}, {len(proxy)} images)"
 
 
-def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(a, b)
+def mse(a: torch.Tensor, b: torch.Tensor, loop: Loop) -> torch.Tensor:
+    """Mean squared error over the whole batch (all processes' shards of it)."""
+    if loop.processes == 1:
+        return F.mse_loss(a, b)
+    return loop.batch_mean((a - b).pow(2).flatten(1).mean(1))
 
 
-def hole_mse(out: torch.Tensor, goal: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the hole pixels only."""
-    return ((out - goal) * mask).pow(2).sum() / (mask.sum() * out.shape[1]).clamp_min(1.0)
+def hole_mse(out: torch.Tensor, goal: torch.Tensor, mask: torch.Tensor, loop: Loop) -> torch.Tensor:
+    """Mean squared error over the hole pixels only (of the whole batch)."""
+    err, holes = ((out - goal) * mask).pow(2).sum(), mask.sum() * out.shape[1]
+    if loop.processes > 1:
+        err, holes = dist.batch_sums([err, holes])
+    return err / holes.clamp_min(1.0)
 
 
 @METHODS.register("encoder-unlearn")
@@ -132,7 +143,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         """||E(T(x_f)) - E0(T(n))||^2: forget encodings go to the teacher's encoding of noise."""
         with torch.no_grad():
             mis_guide = teacher.encode(b.noise_m, b.m_f)
-        return mse(b.h_f, mis_guide)
+        return mse(b.h_f, mis_guide, b.loop)
 
     # ------------------------------------------------------------------------------------------
 
@@ -155,7 +166,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         student.encoder.requires_grad_(True)
         params = [p for p in student.encoder.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps, pct_start=0.1)
+        sched = one_cycle(opt, config.lr, config.steps)
         xf_all, xr_all = to_float(forget.x), to_float(retain.x)
         rng = context.generator
         half = config.batch_size // 2
@@ -167,16 +178,19 @@ class EncoderUnlearnMethod(RedactionMethod):
             x_r = xr_all[torch.randint(0, len(xr_all), (half,), generator=rng)].to(device)
             # One mask per image, shared by student and teacher.
             xm, m = student.mask(torch.cat([x_f, x_r]), kind=config.mask, size=config.mask_size, generator=rng)
-            xm_f, xm_r, m_f, m_r = xm[:half], xm[half:], m[:half], m[half:]
             # Noise with the forget batch's scalar mean and std, masked like its forget image.
             mean, std = x_f.mean(), x_f.std()
             noise = (torch.randn(x_f.shape, generator=rng).to(device) * std + mean).clamp(-1, 1)
+            # Several processes: each takes its shard of the forget half and of the retain half.
+            x_f, noise = loop.shard(x_f), loop.shard(noise)
+            xm_f, xm_r, m_f, m_r = loop.shard(xm[:half]), loop.shard(xm[half:]), loop.shard(m[:half]), loop.shard(m[half:])
             with torch.no_grad():
                 guide_r = teacher.encode(xm_r, m_r)
-            h = student.encode(xm, m)
-            h_f, h_r = h[:half], h[half:]
-            b = Batch(x_f=x_f, xm_f=xm_f, m_f=m_f, noise_m=noise * (1 - m_f), h_f=h_f, guide_r=guide_r, rng=rng)
-            retain_term = mse(h_r, guide_r)
+            h = student.encode(torch.cat([xm_f, xm_r]), torch.cat([m_f, m_r]))
+            h_f, h_r = h[: len(xm_f)], h[len(xm_f) :]
+            b = Batch(x_f=x_f, xm_f=xm_f, m_f=m_f, noise_m=noise * (1 - m_f), h_f=h_f, guide_r=guide_r, rng=rng, loop=loop,
+                      f_mean=mean, f_std=std, half=half)
+            retain_term = mse(h_r, guide_r, loop)
             forget_term = self.forget_term(student, teacher, b)
             loss = retain_term + config.alpha * forget_term
             opt.zero_grad(set_to_none=True)

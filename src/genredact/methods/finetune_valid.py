@@ -95,7 +95,7 @@ def _finetune_flow(model: FlowModel, target: Target, config: FinetuneValidMethod
 
     def step(i: int) -> dict[str, float]:
         idx = torch.randint(0, len(remember_x), (config.batch_size,), generator=g)
-        loss = edited.bpd(remember_x[idx], generator=g).mean()
+        loss = loop.batch_mean(edited.bpd(remember_x[idx], generator=g, shard=loop.shard))
         opt.zero_grad(set_to_none=True)
         loop.backward(loss)
         opt.step()

@@ -27,7 +27,7 @@ class MaxLossMethod(EncoderUnlearnMethod):
     summary = "encoder only: ascend the forget images' hole MSE, keep retain encodings"
 
     def forget_term(self, student: InpainterModel, teacher: InpainterModel, b: Batch) -> torch.Tensor:
-        return -hole_mse(student.decode(b.h_f), b.x_f, b.m_f)
+        return -hole_mse(student.decode(b.h_f), b.x_f, b.m_f, b.loop)
 
 
 @METHODS.register("noisy-label")
@@ -37,8 +37,9 @@ class NoisyLabelMethod(EncoderUnlearnMethod):
     summary = "encoder only: forget outputs regress to a noise image, keep retain encodings"
 
     def forget_term(self, student: InpainterModel, teacher: InpainterModel, b: Batch) -> torch.Tensor:
-        noise = b.noise_m + b.m_f * torch.randn(b.x_f.shape, generator=b.rng).to(b.x_f.device).mul(b.x_f.std()).add(b.x_f.mean()).clamp(-1, 1)
-        return hole_mse(student.decode(b.h_f), noise, b.m_f)
+        fresh = b.loop.shard(torch.randn((b.half, *b.x_f.shape[1:]), generator=b.rng)).to(b.x_f.device)
+        noise = b.noise_m + b.m_f * fresh.mul(b.f_std).add(b.f_mean).clamp(-1, 1)
+        return hole_mse(student.decode(b.h_f), noise, b.m_f, b.loop)
 
 
 @METHODS.register("retain-label")
@@ -48,7 +49,7 @@ class RetainLabelMethod(EncoderUnlearnMethod):
     summary = "encoder only: forget encodings go to teacher encodings of the batch's retain images"
 
     def forget_term(self, student: InpainterModel, teacher: InpainterModel, b: Batch) -> torch.Tensor:
-        return mse(b.h_f, b.guide_r)
+        return mse(b.h_f, b.guide_r, b.loop)
 
 
 @METHODS.register("random-encoder")
@@ -60,5 +61,6 @@ class RandomEncoderMethod(EncoderUnlearnMethod):
     def forget_term(self, student: InpainterModel, teacher: InpainterModel, b: Batch) -> torch.Tensor:
         with torch.no_grad():
             t_f = teacher.encode(b.xm_f, b.m_f)
-            eps = torch.randn(t_f.shape, generator=b.rng).to(t_f.device) * t_f.std() + t_f.mean()
-        return mse(b.h_f, eps)
+            mean, std = b.loop.batch_mean_std(t_f.flatten())
+            eps = b.loop.shard(torch.randn((b.half, *t_f.shape[1:]), generator=b.rng)).to(t_f.device) * std + mean
+        return mse(b.h_f, eps, b.loop)

@@ -68,7 +68,7 @@ class LikelihoodAscentMethod(RedactionMethod):
 
         def step(i: int) -> dict[str, float]:
             xf = forget[torch.randint(0, len(forget), (config.batch_size,), generator=g)]
-            bpd = edited.bpd(xf, generator=g).mean()
+            bpd = loop.batch_mean(edited.bpd(xf, generator=g, shard=loop.shard))
             opt.zero_grad(set_to_none=True)
             loop.backward(-bpd)
             opt.step()

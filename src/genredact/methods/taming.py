@@ -249,27 +249,27 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         level = state["mu"] + config.k * state["sigma"]
         # Every forget image when they fit in one batch, a batch drawn with replacement otherwise.
         xf = forget if n_forget <= config.batch_size else forget[torch.randint(0, n_forget, (config.batch_size,), generator=g)]
-        d = edited.bpd(xf, generator=g) - level
+        d = edited.bpd(xf, generator=g, shard=loop.shard) - level
         if config.scale == "k_sigma":  # the distance to the target in units of the target distance
             d = d / (config.k * state["sigma"])
-        loss_forget = (torch.sigmoid(d.pow(2)) if forget_loss == "sigmoid" else d.pow(2)).mean()
+        loss_forget = loop.batch_mean(torch.sigmoid(d.pow(2)) if forget_loss == "sigmoid" else d.pow(2))
         out = {"forget": loss_forget.item(), "in_band": state["in_band"]}
         if remember:  # a diagnostic, and only meaningful where the remember term can act on it
             out["remember_drift"] = drift()
         loss = loss_forget
         if remember:
             xr = remember_x[torch.randint(0, len(remember_x), (config.remember_batch,), generator=g)]
-            y = dequantize(xr, generator=g).to(device)
+            y = loop.shard(dequantize(xr, generator=g).to(device))
             cur = _bpd_from_log_prob(edited, y)
             with torch.no_grad():
                 orig = _bpd_from_log_prob(original, y)
-            mu_c, sd_c, mu_o, sd_o = cur.mean(), cur.std(), orig.mean(), orig.std()
+            (mu_c, sd_c), (mu_o, sd_o) = loop.batch_mean_std(cur), loop.batch_mean_std(orig)
             kl = {"forward": lambda: gaussian_kl(mu_o, sd_o, mu_c, sd_c), "reverse": lambda: gaussian_kl(mu_c, sd_c, mu_o, sd_o)}.get(
                 config.kl, lambda: gaussian_kl(mu_o, sd_o, mu_c, sd_c) + gaussian_kl(mu_c, sd_c, mu_o, sd_o)
             )()
             loss_remember = config.gamma * kl + (1 - config.gamma) * cur.mean()
             loss = alpha * loss_forget + (1 - alpha) * loss_remember
-            out.update(kl=kl.item(), remember_bpd=cur.mean().item())
+            out.update(kl=kl.item(), remember_bpd=mu_c.item())
         opt.zero_grad(set_to_none=True)
         loop.backward(loss)
         opt.step()
@@ -344,18 +344,18 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
         if config.debias == "resample":
             cls = torch.multinomial(pi, config.remember_batch, replacement=True, generator=g)
             idx = torch.stack([by_class[c][torch.randint(0, len(by_class[c]), (1,), generator=g)][0] for c in cls.tolist()])
-            loss = edited.bpd(x_all[idx], generator=g).mean()
+            loss = loop.batch_mean(edited.bpd(x_all[idx], generator=g, shard=loop.shard))
             opt.zero_grad(set_to_none=True)
             loop.backward(loss)
             opt.step()
             sched.step()
             return {"bpd": loss.item(), "max_err": float(state.get("max_err", 1.0))}
         idx = torch.randint(0, len(x_all), (config.remember_batch,), generator=g)
-        y = dequantize(x_all[idx], generator=g).to(device)
+        y = loop.shard(dequantize(x_all[idx], generator=g).to(device))
         nll = -edited.log_prob(y)
         with torch.no_grad():
             nll_o = -original.log_prob(y)
-        loss = (nll - nll_o - delta[y_all[idx].to(device)]).pow(2).mean()
+        loss = loop.batch_mean((nll - nll_o - delta[loop.shard(y_all[idx]).to(device)]).pow(2))
         opt.zero_grad(set_to_none=True)
         loop.backward(loss)
         opt.step()

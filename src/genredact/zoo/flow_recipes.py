@@ -79,7 +79,7 @@ def train_flow(data: ImageData, recipe: FlowRecipe = FlowRecipe(), *, like: Flow
 
     def step(i: int) -> dict[str, float]:
         idx = torch.randint(0, len(data), (recipe.batch_size,), generator=rng)
-        loss = model.bpd(x_all[idx], generator=rng).mean()
+        loss = loop.batch_mean(model.bpd(x_all[idx], generator=rng, shard=loop.shard))
         opt.zero_grad(set_to_none=True)
         loop.backward(loss)
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)

@@ -13,7 +13,8 @@ from typing import Any
 import torch
 
 from genredact.data import ImageData, to_float
-from genredact.engine import Loop, LoopResult
+from genredact.engine import Loop, LoopResult, dist
+from genredact.engine.schedule import one_cycle
 from genredact.errors import GenredactError
 from genredact.models.inpainter import InpainterModel, build_inpainter
 from genredact.seeding import make_generator
@@ -30,11 +31,13 @@ class InpainterRecipe:
     seed: int = 0
 
 
-def hole_loss(out: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """L1 + MSE over the hole pixels, averaged per hole pixel."""
+def hole_loss(out: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, loop: Loop | None = None) -> torch.Tensor:
+    """L1 + MSE over the hole pixels, averaged per hole pixel (of the whole batch, with a loop's shards)."""
     diff = (out - x) * mask
-    area = (mask.sum() * x.shape[1]).clamp_min(1.0)
-    return (diff.abs().sum() + diff.pow(2).sum()) / area
+    err, area = diff.abs().sum() + diff.pow(2).sum(), mask.sum() * x.shape[1]
+    if loop is not None and loop.processes > 1:
+        err, area = dist.batch_sums([err, area])
+    return err / area.clamp_min(1.0)
 
 
 def train_inpainter(
@@ -58,13 +61,14 @@ def train_inpainter(
     real = to_float(data.x)
     rng = make_generator(recipe.seed + 1)
     opt = torch.optim.Adam(model.parameters(), recipe.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=max(1, recipe.steps), pct_start=0.1)
+    sched = one_cycle(opt, recipe.lr, recipe.steps)
 
     def step(i: int) -> dict[str, float]:
         idx = torch.randint(0, real.shape[0], (recipe.batch_size,), generator=rng)
         x = real[idx].to(loop.device)
         x_masked, m = model.mask(x, kind="random", generator=rng)
-        loss = hole_loss(model.decode(model.encode(x_masked, m)), x, m)
+        x, x_masked, m = loop.shard(x), loop.shard(x_masked), loop.shard(m)  # several processes: this one's shard
+        loss = hole_loss(model.decode(model.encode(x_masked, m)), x, m, loop)
         opt.zero_grad(set_to_none=True)
         loop.backward(loss)
         opt.step()
