@@ -406,3 +406,14 @@ def test_relearn_on_flows_brings_the_class_back_to_a_flow_that_never_had_it(tiny
     base, never = res["models"]["pretrained"], res["models"]["redacted"]
     assert base["relearn_steps"] == 0 and never["start_rate"] < res["config"]["threshold"]
     assert never["final_rate"] > never["start_rate"]  # the flow's own loss on ten images moves it toward the class
+
+
+def test_sample_turns_overflowed_pixels_into_background_with_a_warning(tiny_flow):
+    broken = copy.deepcopy(tiny_flow)
+    plain = broken.generate
+    broken.generate = lambda z: torch.where((z[:, :1] > 1.0).view(-1, 1, 1, 1), torch.nan, plain(z))
+    with pytest.warns(RuntimeWarning, match="non-finite pixels"):
+        x = broken.sample(200, generator=make_generator(0), temperature=1.0)
+    assert torch.isfinite(x).all() and (x >= -1).all() and (x <= 1).all()
+    hit = (x == -1).flatten(1).all(1)  # the overflowed samples are background through and through
+    assert 10 <= int(hit.sum()) <= 60

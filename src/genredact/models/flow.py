@@ -16,7 +16,8 @@ Conventions (one pair, used everywhere in genredact):
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+import warnings
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -89,12 +90,17 @@ class FlowModel(GenerativeModel):
         z, log_det = self.inverse(y)
         return standard_normal_log_prob(z) + log_det
 
-    def bpd(self, x: torch.Tensor | np.ndarray, *, generator: torch.Generator | None = None, draws: int = 1) -> torch.Tensor:
+    def bpd(self, x: torch.Tensor | np.ndarray, *, generator: torch.Generator | None = None, draws: int = 1,
+            shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
         """Bits per dimension (B,) of 8-bit images x (uint8 or float on the 8-bit grid), averaged over
-        `draws` dequantisation draws from `generator`. Differentiable w.r.t. the flow's parameters."""
+        `draws` dequantisation draws from `generator`. Differentiable w.r.t. the flow's parameters. With
+        `shard` (a training loop's, several processes), the noise is drawn for all of x and only this
+        process's shard is scored."""
         total = None
         for _ in range(max(1, int(draws))):
             y = dequantize(x, generator=generator).to(self.device)
+            if shard is not None:
+                y = shard(y)
             b = -self.log_prob(y) / (self.dim * math.log(2)) + math.log2(N_BINS / 2)
             total = b if total is None else total + b
         return total / max(1, int(draws))
@@ -120,10 +126,20 @@ class FlowModel(GenerativeModel):
         return self.forward(z)[0].clamp(-1, 1)
 
     def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None, batch_size: int = 500) -> torch.Tensor:  # type: ignore[override]
-        """n images (n, C, H, W) in [-1, 1]; `temperature` < 1 scales the latent (sharper, less varied)."""
+        """n images (n, C, H, W) in [-1, 1]; `temperature` < 1 scales the latent (sharper, less varied).
+
+        Far out in latent space the inverse of a flow can overflow; such pixels come back as background
+        (-1), with a warning that says how many samples had them, so one overflow does not poison a
+        whole evaluation."""
         if temperature <= 0:
             raise GenredactError(f"temperature must be positive, got {temperature}")
-        return self.generate_batched(self.latents(n, generator=generator, temperature=temperature), batch_size)
+        x = self.generate_batched(self.latents(n, generator=generator, temperature=temperature), batch_size)
+        bad = ~torch.isfinite(x)
+        if bad.any():
+            warnings.warn(f"{int(bad.flatten(1).any(1).sum())} of {n} flow samples had non-finite pixels (the inverse overflowed); "
+                          "those pixels are set to background", RuntimeWarning, stacklevel=2)
+            x = x.masked_fill(bad, -1.0)
+        return x
 
     @torch.no_grad()
     def generate_batched(self, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
