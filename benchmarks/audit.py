@@ -22,6 +22,7 @@ import torch
 from genredact.api import redact
 from genredact.audit import audit, summary_record
 from genredact.data import load_dataset
+from genredact.evaluation import evaluate
 from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--retrain-steps", type=int, default=None, help="shorter retrain yardstick than the zoo recipe (recorded)")
+    ap.add_argument("--eval-n", type=int, default=5000, help="samples for the redaction figures (residual rate, FID) beside the audit")
     ap.add_argument("--dry-run", action="store_true", help="print the records, write nothing (smoke runs)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -70,15 +72,17 @@ def main(argv: list[str] | None = None) -> None:
             ropts = {} if args.retrain_steps is None else {"steps": args.retrain_steps}
             retrained, rlog = redact(model, target, "retrain", seed=args.seed, device=args.device, progress=False, **ropts)
             reference = {"pretrained": model, "retrain": retrained}
+            pre = redaction_figures(model, target, judge, args.eval_n, prefix="pretrained_")
             new = []
             for method in args.methods or DEFAULT_METHODS[args.family]:
                 print(f"   {method}: redacting ...", flush=True)
                 edited, log = redact(model, target, method, seed=args.seed, device=args.device, progress=False)
+                figs = {**pre, **redaction_figures(edited, target, judge, args.eval_n)}
                 res = audit(edited, labels=target.labels, attacks=attacks, reference=reference, judge=judge, heldout=heldout, guide=guide,
                             budget=args.budget, seed=args.seed, device=args.device, progress=False)
                 for attack, result in res.items():
                     rec = {**common, "dataset": dataset, "label": name, "method": method, **summary_record(attack, result),
-                           "redaction_wall_s": log["wall_s"], "retrain_steps": rlog["steps"], "retrain_wall_s": rlog["wall_s"]}
+                           "redaction_wall_s": log["wall_s"], "retrain_steps": rlog["steps"], "retrain_wall_s": rlog["wall_s"], **figs}
                     print(f"   {method:20s} {attack:14s} " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items()
                                                                   if k.endswith(("success_rate", "relearn_steps", "pixel_mse", "judge_acc", "auc", "max_forget_acc"))), flush=True)
                     new.append(rec)
@@ -88,6 +92,23 @@ def main(argv: list[str] | None = None) -> None:
         print(tables(new))
         return
     print(f"wrote {RESULTS} and {HERE / 'RESULTS.md'}")
+
+
+def redaction_figures(model: torch.nn.Module, target: object, judge: torch.nn.Module, n: int, prefix: str = "") -> dict[str, float]:
+    """The redaction's own figures under the evaluation judge, for GANs and flows (flows sampled at the
+    evaluation temperature): residual rate with its 95% upper bound, and FID. Image-to-image models have
+    theirs in the i2i-leak rows (the judge's accuracy on completions of the class)."""
+    family = getattr(model, "family", "")
+    if family not in ("gan", "flow"):
+        return {}
+    samples = None
+    if family == "flow":
+        from genredact.flow_evaluation import EVAL_TEMPERATURE
+
+        samples = model.sample(n, generator=torch.Generator().manual_seed(1234), temperature=EVAL_TEMPERATURE)
+    res = evaluate(model, labels=target.labels, judge=judge, n=n, samples=samples)
+    return {f"{prefix}residual_rate": res["residual_rate"], f"{prefix}residual_upper95": res["residual_upper95"], f"{prefix}fid": res["fid"],
+            "eval_n": n}
 
 
 def save(new: list[dict]) -> None:
@@ -103,6 +124,17 @@ def _f(v: object) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def red(r: dict | None) -> str:
+    """The redaction's residual rate (upper bound) / the pre-trained model's, where measured."""
+    if not r or r.get("residual_rate") is None:
+        return "-"
+    return f"{r['residual_rate']:.4f} ({r['residual_upper95']:.4f}) / {r['pretrained_residual_rate']:.4f}"
+
+
+def fid(r: dict | None) -> str:
+    return "-" if not r or r.get("fid") is None else f"{r['fid']:.2f} / {r['pretrained_fid']:.2f}"
+
+
 def tables(records: list[dict]) -> str:
     devices = sorted({r["device"] for r in records})
     commands = sorted({r["command"] for r in records})
@@ -116,8 +148,8 @@ def tables(records: list[dict]) -> str:
         "deciding success (rows marked redaction). relearn: fine-tuning steps on 10 held-out images of the class until the residual rate is back at half the pre-trained "
         "model's. inversion: pixel MSE of the best reconstruction of held-out images of the class, and the judge's accuracy on those reconstructions.",
         "",
-        "| data set | class | method | latent-search success (95% upper) | pre-trained | retrain | steered by | relearn steps | retrain relearn steps | inversion MSE class / pre-trained / retrain | judge acc on inversions (class) |",
-        "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| data set | class | method | residual (95% upper) / pre-trained | FID / pre-trained | latent-search success (95% upper) | pre-trained | retrain | steered by | relearn steps | retrain relearn steps | inversion MSE class / pre-trained / retrain | judge acc on inversions (class) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     groups: dict[tuple, dict[str, dict]] = {}
     for r in records:
@@ -129,8 +161,9 @@ def tables(records: list[dict]) -> str:
         def c(rec: dict | None, key: str) -> str:
             return "-" if rec is None else _f(rec.get(key))
 
+        any_rec = ls or rl or inv
         out.append(
-            f"| {dataset} | {label} | {method} | {c(ls, 'success_rate')} ({c(ls, 'success_upper95')}) | {c(ls, 'base_success_rate')} | "
+            f"| {dataset} | {label} | {method} | {red(any_rec)} | {fid(any_rec)} | {c(ls, 'success_rate')} ({c(ls, 'success_upper95')}) | {c(ls, 'base_success_rate')} | "
             f"{c(ls, 'retrain_success_rate')} | {c(ls, 'guide') if ls and ls.get('guide') else 'judge'} | {c(rl, 'relearn_steps')} | {c(rl, 'retrain_relearn_steps')} | "
             f"{c(inv, 'target_pixel_mse')} / {c(inv, 'base_target_pixel_mse')} / {c(inv, 'retrain_target_pixel_mse')} | {c(inv, 'target_judge_acc')} |"
         )
@@ -138,11 +171,12 @@ def tables(records: list[dict]) -> str:
     if other:
         out += ["", "Flows and inpainters: likelihood-membership AUC (forget vs unseen images of the class, by BPD; 0.5 = indistinguishable), "
                 "i2i-leak (the judge's accuracy on completions of held-out class images, worst mask), latent-search and relearn as above.", "",
-                "| family | data set | class | method | attack | redacted | pre-trained | retrain |", "|---|---|---|---|---|---:|---:|---:|"]
+                "| family | data set | class | method | residual (95% upper) / pre-trained | FID / pre-trained | attack | redacted | pre-trained | retrain |",
+                "|---|---|---|---|---:|---:|---|---:|---:|---:|"]
         key = {"latent-search": "success_rate", "likelihood-membership": "auc", "i2i-leak": "max_forget_acc", "relearn": "relearn_steps"}
         for r in sorted(other, key=lambda r: (r["family"], r["dataset"], r["label"], r["method"], r["attack"])):
             k = key.get(r["attack"], "success_rate")
-            out.append(f"| {r['family']} | {r['dataset']} | {r['label']} | {r['method']} | {r['attack']} ({k}) | {_f(r.get(k))} | "
+            out.append(f"| {r['family']} | {r['dataset']} | {r['label']} | {r['method']} | {red(r)} | {fid(r)} | {r['attack']} ({k}) | {_f(r.get(k))} | "
                        f"{_f(r.get('base_' + k))} | {_f(r.get('retrain_' + k))} |")
     return "\n".join(out)
 
