@@ -41,3 +41,18 @@ def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(0)
     return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def for_device(path: Path, device: str) -> Path:
+    """Where a benchmark run on `device` keeps its records: GPU runs get a file (and a RESULTS.md block) of
+    their own beside the CPU ones, so neither replaces the other's rows."""
+    return path.with_name(f"{path.stem}_gpu{path.suffix}") if str(device).startswith("cuda") else path
+
+
+def block_name(path: Path) -> str:
+    """The RESULTS.md block of a results file (`gan_redaction`, `gan_redaction_gpu`, ...)."""
+    return path.stem
+
+
+def heading(title: str, path: Path) -> str:
+    return f"{title} on GPU" if path.stem.endswith("_gpu") else title

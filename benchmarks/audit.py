@@ -27,7 +27,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, block_name, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
 from gan_redaction import MODELS  # noqa: E402
 
 RESULTS = HERE / "results" / "audit.json"
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval-n", type=int, default=5000, help="samples for the redaction figures (residual rate, FID) beside the audit")
     ap.add_argument("--dry-run", action="store_true", help="print the records, write nothing (smoke runs)")
     args = ap.parse_args(argv)
+    global RESULTS
+    RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     command = ("python benchmarks/audit.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
@@ -115,7 +117,7 @@ def save(new: list[dict]) -> None:
     keys = {(r["family"], r["dataset"], r["label"], r["method"], r["attack"]) for r in new}
     records = [r for r in load_records(RESULTS) if (r["family"], r["dataset"], r["label"], r["method"], r["attack"]) not in keys] + new
     write_records(RESULTS, "audit", records)
-    replace_block(HERE / "RESULTS.md", "audit", tables(records))
+    replace_block(HERE / "RESULTS.md", block_name(RESULTS), tables(records))
 
 
 def _f(v: object) -> str:
@@ -139,7 +141,7 @@ def tables(records: list[dict]) -> str:
     devices = sorted({r["device"] for r in records})
     commands = sorted({r["command"] for r in records})
     out = [
-        "## Audit: can the redacted class be recovered? (`benchmarks/audit.py`)",
+        f"## {heading('Audit: can the redacted class be recovered?', RESULTS)} (`benchmarks/audit.py`)",
         "",
         f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. Every attack runs with the same budget and seed on the "
         "redacted model, the pre-trained model and the `retrain` model (trained without the class; its steps are in the JSON). "

@@ -37,7 +37,7 @@ from genredact.zoo import load_classifier, load_model
 from genredact.zoo.flow_recipes import FlowRecipe
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, block_name, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "flow_taming.json"
 MODELS = {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"}
@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--retrain-steps", type=int, default=None, help="retrain for this many steps and scale its wall time to the recipe's steps")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="taming option for every taming row")
     args = ap.parse_args(argv)
+    global RESULTS
+    RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     command = "python benchmarks/flow_taming.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -206,7 +208,7 @@ def write_tables(records: list[dict]) -> None:
             f"{_f(g('retain_bpd_wasserstein'), '{:.4f}')} | {_f(g('membership_auc'), '{:.3f}')} | {share} | {mix} | {r['wall_s']:.1f} | {r['steps']} | {r['retrain_wall_s']:.0f} | {r['wall_pct_of_retrain']:.2f}% |"
         )
     body = "\n".join([
-        "## Flow taming (`benchmarks/flow_taming.py`)",
+        f"## {heading('Flow taming', RESULTS)} (`benchmarks/flow_taming.py`)",
         "",
         f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. "
         "Models: the zoo flows `fashion-flow` and `mnist-flow`. Images mode forgets n training images of one class (Sandal / 7) given as train "
@@ -222,7 +224,7 @@ def write_tables(records: list[dict]) -> None:
         "",
         "\n".join(lines),
     ])
-    replace_block(HERE / "RESULTS.md", "flow_taming", body)
+    replace_block(HERE / "RESULTS.md", block_name(RESULTS), body)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, block_name, for_device, heading, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--retrain-steps", type=int, default=None, help="override the zoo recipe's steps for retrain (smoke runs only)")
     args = ap.parse_args(argv)
+    global RESULTS
+    RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     command = "python benchmarks/gan_redaction.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -126,7 +128,7 @@ def write_tables(records: list[dict]) -> None:
     devices = sorted({r["device"] for r in records})
     commands = sorted({r["command"] for r in records})
     body = "\n".join([
-        "## GAN redaction (`benchmarks/gan_redaction.py`)",
+        f"## {heading('GAN redaction', RESULTS)} (`benchmarks/gan_redaction.py`)",
         "",
         f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. "
         f"Residual rate and quality under the independent evaluation judge, {records[0]['n']} samples per model; FID/KID/precision/recall "
@@ -134,13 +136,14 @@ def write_tables(records: list[dict]) -> None:
         "`retrain` model's samples (same features). Wall time covers the whole method (pools and training); "
         "`retrain` is measured on the same device in the same run. `reject` changes no weight: its wall time is the measurement of its "
         "sampling overhead, and its real cost is paid at every sampling call (`acceptance_rate`, `sampling_overhead` in the JSON). "
-        "The 2026-11-23 rows ran as two processes (one per data set) on a 2-core machine that other jobs shared at times, so wall times "
-        "move with the load: the Sandal and MNIST 7 method rows ran under heavier load than their retrains, the Trouser and MNIST 3 rows under lighter.",
+        + ("" if block_name(RESULTS).endswith("_gpu") else "The 2026-11-23 rows ran as two processes (one per data set) on a 2-core machine that other jobs shared at times, so wall times "
+        "move with the load: the Sandal and MNIST 7 method rows ran under heavier load than their retrains, the Trouser and MNIST 3 rows under lighter."),
         "",
         table(records),
     ])
-    replace_block(HERE / "RESULTS.md", "gan_redaction", body)
-    replace_block(ROOT / "README.md", "gan_redaction", body.replace("## GAN redaction", "### GAN redaction"))
+    replace_block(HERE / "RESULTS.md", block_name(RESULTS), body)
+    if not block_name(RESULTS).endswith("_gpu"):
+        replace_block(ROOT / "README.md", "gan_redaction", body.replace("## GAN redaction", "### GAN redaction"))
 
 
 def table(records: list[dict]) -> str:

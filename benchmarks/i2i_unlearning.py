@@ -27,7 +27,7 @@ from genredact.targets import parse_target
 from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, block_name, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_unlearning.json"
 FORGET = {"half": {"fashion-mnist": "0,1,2,3,4", "mnist": "0,1,2,3,4"}, "one": {"fashion-mnist": "Sandal", "mnist": "7"}}
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--retrain-steps", type=int, default=None, help="override the zoo recipe's steps for retrain (recorded; smoke runs only)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="option for every unlearning method, e.g. --set steps=150")
     args = ap.parse_args(argv)
+    global RESULTS
+    RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     opts = {k: v for k, _, v in (s.partition("=") for s in args.set)}
@@ -163,7 +165,7 @@ def write_tables(records: list[dict]) -> None:
     devices = sorted({r["device"] for r in records})
     commands = sorted({r["command"] for r in records})
     body = "\n".join([
-        "## Image-to-image unlearning (`benchmarks/i2i_unlearning.py`)",
+        f"## {heading('Image-to-image unlearning', RESULTS)} (`benchmarks/i2i_unlearning.py`)",
         "",
         f"Device: {', '.join(devices)}. Commands: {'; '.join(f'`{c}`' for c in commands)}. "
         f"Paired metrics on held-out test images (first {records[0]['n']} per split), forget and retain classes separately, under the "
@@ -187,7 +189,7 @@ def write_tables(records: list[dict]) -> None:
         "",
         table([r for r in records if r["mask"] != HEADLINE_MASK], checks=False),
     ])
-    replace_block(HERE / "RESULTS.md", "i2i_unlearning", body)
+    replace_block(HERE / "RESULTS.md", block_name(RESULTS), body)
 
 
 def table(records: list[dict], checks: bool = True) -> str:
