@@ -111,6 +111,38 @@ def scaling_rows(device: torch.device, sizes: list[int], widths: list[int]) -> l
     return rows
 
 
+PARTS = {"family": None, "scaling": ("eval_samples", "gan_width"), "judge": ("judge_batch",), "precision": ("precision_effect",)}
+
+
+def part_of(record: dict) -> str:
+    return next((p for p, kinds in PARTS.items() if kinds and record.get("kind") in kinds), "family")
+
+
+def precision_rows(device: torch.device, n: int) -> list[dict]:
+    """What bf16 does to the figures: the same evaluation (zoo MNIST GAN, class 7, same latents) in fp32
+    and under bf16 autocast, and a redaction (redact-classifier defaults) trained in each precision."""
+    from genredact.api import redact
+    from genredact.engine.precision import precision as precision_mode
+    from genredact.targets import parse_target
+
+    model = load_model("mnist-dcgan", device=str(device))
+    judge = load_classifier("mnist", role="judge", device=str(device))
+    target = parse_target("label=7", model)
+    rows = []
+    for mode in ("fp32", "bf16"):
+        with precision_mode(mode):
+            base = evaluate(model, labels=(7,), judge=judge, n=n, seed=1234)
+            edited, log = redact(model, target, "redact-classifier", seed=0, device=str(device), progress=False)
+            red = evaluate(edited, labels=(7,), judge=judge, n=n, seed=1234)
+        rows.append({"kind": "precision_effect", "precision": mode, "n": n,
+                     "pretrained_residual_rate": base["residual_rate"], "pretrained_fid": base["fid"],
+                     "redacted_residual_rate": red["residual_rate"], "redacted_residual_upper95": red["residual_upper95"],
+                     "redacted_fid": red["fid"], "redaction_wall_s": log["wall_s"]})
+        print(f"  {mode}: pre-trained residual {base['residual_rate']:.4f} FID {base['fid']:.3f}; redact-classifier residual "
+              f"{red['residual_rate']:.4f} FID {red['fid']:.3f} ({log['wall_s']:.1f}s)", flush=True)
+    return rows
+
+
 def judge_batch_rows(device: torch.device, batches: list[int]) -> list[dict]:
     """The judge's raw forward rate by batch size and precision: where the device saturates for that
     network (the ceiling an evaluation can reach), and the batch that gets there."""
@@ -133,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--devices", nargs="+", default=None, choices=["cpu", "cuda"],
                     help="devices to measure (default: the CPU, and the GPU when there is one); records of other devices in the results file are kept")
+    ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS),
+                    help="what to measure (default: all); records of the other parts are kept")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -148,12 +182,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"== {common['device']}", flush=True)
         # a GPU gets larger counts: 5000 images and 20 steps are over before its clocks and caches settle
         n, steps = (500, 3) if args.quick else (20000, 200) if device.type == "cuda" else (5000, 20)
-        for precision in ("fp32", "bf16"):
-            records += [{**r, **common} for r in family_rows(device, precision, n, steps)]
-        records += [{**r, **common} for r in scaling_rows(device, sizes, widths)]
-        records += [{**r, **common} for r in judge_batch_rows(device, [256, 1024, 4096, 16384] if not args.quick else [256, 1024])]
-    measured = {r["device"] for r in records}
-    records = [r for r in load_records(RESULTS) if r["device"] not in measured] + records
+        if "family" in args.parts:
+            for precision in ("fp32", "bf16"):
+                records += [{**r, **common} for r in family_rows(device, precision, n, steps)]
+        if "scaling" in args.parts:
+            records += [{**r, **common} for r in scaling_rows(device, sizes, widths)]
+        if "judge" in args.parts:
+            records += [{**r, **common} for r in judge_batch_rows(device, [256, 1024, 4096, 16384] if not args.quick else [256, 1024])]
+        if "precision" in args.parts:
+            records += [{**r, **common} for r in precision_rows(device, 2000 if args.quick else 10000)]
+    measured = {(r["device"], part_of(r)) for r in records}
+    records = [r for r in load_records(RESULTS) if (r["device"], part_of(r)) not in measured] + records
     write_records(RESULTS, "throughput", records)
     replace_block(HERE / "RESULTS.md", "throughput", table(records))
     print(f"wrote {RESULTS}")
@@ -183,6 +222,11 @@ def table(records: list[dict]) -> str:
     lines += [f"| {r['device']} | {r['n']:,} | {r['wall_s']:.1f} |" for r in records if r.get("kind") == "eval_samples"]
     lines += ["", "| device | precision | judge batch | judge raw forward img/s |", "|---|---|---:|---:|"]
     lines += [f"| {r['device']} | {r['precision']} | {r['batch']:,} | {r['img_s']:,.0f} |" for r in records if r.get("kind") == "judge_batch"]
+    lines += ["", "| device | precision | evaluate n | pre-trained residual | pre-trained FID | redact-classifier residual (95% upper) | redact-classifier FID | redaction wall s |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['device']} | {r['precision']} | {r['n']:,} | {r['pretrained_residual_rate']:.4f} | {r['pretrained_fid']:.3f} | "
+              f"{r['redacted_residual_rate']:.4f} ({r['redacted_residual_upper95']:.4f}) | {r['redacted_fid']:.3f} | {r['redaction_wall_s']:.1f} |"
+              for r in records if r.get("kind") == "precision_effect"]
     lines += ["", "| device | GAN width | ms per training step |", "|---|---:|---:|"]
     lines += [f"| {r['device']} | {r['width']} | {1000 * r['step_s']:.0f} |" for r in records if r.get("kind") == "gan_width"]
     return "\n".join(lines)

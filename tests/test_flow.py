@@ -417,3 +417,18 @@ def test_sample_turns_overflowed_pixels_into_background_with_a_warning(tiny_flow
     assert torch.isfinite(x).all() and (x >= -1).all() and (x <= 1).all()
     hit = (x == -1).flatten(1).all(1)  # the overflowed samples are background through and through
     assert 10 <= int(hit.sum()) <= 60
+
+
+@pytest.mark.parametrize("method,spec", [("taming", "images"), ("taming", "class"), ("taming", "mix"), ("likelihood-ascent", "images"), ("finetune-valid", "class")])
+def test_flow_methods_run_under_bf16(method, spec, tiny_flow, flow_data, tiny_classifier):
+    """`--precision bf16` on flows: the steps run under autocast; weights stay float32 and finite."""
+    if spec == "images":
+        target = _indices_target(flow_data, np.flatnonzero(flow_data.y == 1)[:3])
+    elif spec == "class":
+        target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
+    else:
+        target = DistributionTarget(classifier=tiny_classifier, shares=(0.7, 0.3), source="tiny")
+    opts = {"steps": 4, **(FAST if method == "taming" else {})}
+    edited, log = redact(tiny_flow, target, method, data=flow_data, seed=0, progress=False, precision="bf16", **opts)
+    assert log["precision"] == "bf16" and log["steps"] >= 1
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in edited.state_dict().values() if v.is_floating_point())

@@ -223,3 +223,11 @@ def test_relearn_on_inpainters_measures_completions_of_the_class(inpainter, tiny
     base, clean = res["models"]["pretrained"], res["models"]["redacted"]
     assert base["relearn_steps"] == 0 and base["start_rate"] > 0.5 > clean["start_rate"]
     assert clean["final_rate"] >= clean["start_rate"]
+
+
+@pytest.mark.parametrize("method", ("encoder-unlearn",) + BASELINES)
+def test_i2i_methods_run_under_bf16(method, inpainter, tiny_classifier, tiny_data):
+    """`--precision bf16` on inpainters: the steps run under autocast; the encoder stays float32 and finite."""
+    edited, log = redact(inpainter, _target(tiny_classifier), method, data=tiny_data, seed=0, progress=False, precision="bf16", **{**FAST, "steps": 4})
+    assert log["precision"] == "bf16"
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in edited.state_dict().values() if v.is_floating_point())

@@ -108,3 +108,21 @@ def test_every_registered_method_is_covered():
     flow = {"taming", "likelihood-ascent"}  # tests/test_flow.py
     i2i = {"encoder-unlearn", "max-loss", "noisy-label", "retain-label", "random-encoder"}  # tests/methods/test_encoder_unlearn.py
     assert set(METHODS.names()) == gan | flow | i2i
+
+
+@pytest.mark.parametrize("method", ["redact-classifier", "redact-validity", "redact-samples", "finetune-valid", "adapt-then-unlearn", "extrapolate", "retrain", "reject"])
+def test_every_gan_method_runs_under_bf16(method, tiny_gan, tiny_classifier, tiny_data):
+    """`--precision bf16`: samples made under autocast are bfloat16; pools, buffers and weights must stay float32."""
+    if method == "redact-validity":
+        target = ValidityTarget(fn=lambda x: (x[:, 0, :4].mean((1, 2)) > x[:, 0, 4:].mean((1, 2))).numpy(), spec="top-brighter")
+    elif method == "redact-samples":
+        target = SamplesTarget(images=tiny_data.only([1]).x[:20], source="tiny")
+    else:
+        target = _target(tiny_classifier)
+    short = {"reject": {}, "adapt-then-unlearn": {"adapt_steps": 3, "unlearn_steps": 3, "n_negatives": 8, "k_adapted": 2, "n_positives": 64},
+             "extrapolate": {"adapt_steps": 3, "n_negatives": 8, "k_adapted": 2}}.get(method, {"steps": 4})
+    edited, log = redact(tiny_gan, target, method, data=tiny_data, seed=0, progress=False, precision="bf16", **short)
+    assert log["precision"] == "bf16"
+    assert all(v.dtype == torch.float32 for v in edited.state_dict().values() if v.is_floating_point())
+    x = edited.sample(16, generator=torch.Generator().manual_seed(0))
+    assert x.dtype == torch.float32 and torch.isfinite(x).all()

@@ -44,8 +44,9 @@ class Pool:
         self.x = state["x"].to(self.x.device).clone()
 
     def add(self, new: torch.Tensor, generator: torch.Generator) -> None:
-        """Add `new`; past capacity, random old entries are replaced (keeps the pool fresh)."""
-        new = new.detach()
+        """Add `new`; past capacity, random old entries are replaced (keeps the pool fresh). Entries keep
+        the pool's dtype (samples drawn under bf16 autocast come in as bfloat16)."""
+        new = new.detach().to(self.x.dtype)
         if new.shape[0] == 0:
             return
         room = self.capacity - len(self)

@@ -74,7 +74,8 @@ class RedactClassifierMethod(RedactionMethod):
         def guidance(fake: torch.Tensor, loop: Loop) -> torch.Tensor:
             # `fake` is this process's shard of the batch (all of it in one process).
             n = config.batch_size
-            probs = torch.softmax(clf(random_shift(fake, config.guide_shift, gen, whole=n, shard=loop.shard)), 1)
+            # float32 probabilities: under bf16 autocast 1 - 1e-6 rounds to 1 and the log below to -inf
+            probs = torch.softmax(clf(random_shift(fake, config.guide_shift, gen, whole=n, shard=loop.shard)).float(), 1)
             # The same forward pass refreshes the negative pool (the hard decision, no gradient) with the
             # whole batch's flagged samples, so that every process keeps the same pool.
             flagged = loop.gather(flag(probs.detach()).to(torch.uint8), n).bool()

@@ -117,7 +117,8 @@ class MAEEncoder(_Net):
     def forward(self, x_masked: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         tokens = self.embed(_patchify(torch.cat([x_masked, mask], 1), self.patch))  # (B, N, dim)
         hidden = _patchify(mask, self.patch).amin(2, keepdim=True)  # (B, N, 1): 1 where the whole patch is hole
-        t = torch.lerp(tokens, self.mask_token.expand_as(tokens), hidden) + self.pos
+        # lerp wants one dtype: under bf16 autocast the embedding comes out bfloat16, the parameters stay float32
+        t = torch.lerp(tokens, self.mask_token.to(tokens.dtype).expand_as(tokens), hidden.to(tokens.dtype)) + self.pos
         for blk in self.blocks:
             t = blk(t)
         return self.norm(t)
