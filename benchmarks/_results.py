@@ -54,5 +54,10 @@ def block_name(path: Path) -> str:
     return path.stem
 
 
+def on_gpu(path: Path) -> bool:
+    """Whether a results file (from `for_device`) holds GPU runs."""
+    return path.stem.endswith("_gpu")
+
+
 def heading(title: str, path: Path) -> str:
-    return f"{title} on GPU" if path.stem.endswith("_gpu") else title
+    return f"{title} on GPU" if on_gpu(path) else title

@@ -23,7 +23,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, block_name, for_device, heading, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, block_name, for_device, heading, on_gpu, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
@@ -136,13 +136,13 @@ def write_tables(records: list[dict]) -> None:
         "`retrain` model's samples (same features). Wall time covers the whole method (pools and training); "
         "`retrain` is measured on the same device in the same run. `reject` changes no weight: its wall time is the measurement of its "
         "sampling overhead, and its real cost is paid at every sampling call (`acceptance_rate`, `sampling_overhead` in the JSON). "
-        + ("" if block_name(RESULTS).endswith("_gpu") else "The 2026-11-23 rows ran as two processes (one per data set) on a 2-core machine that other jobs shared at times, so wall times "
+        + ("" if on_gpu(RESULTS) else "The 2026-11-23 rows ran as two processes (one per data set) on a 2-core machine that other jobs shared at times, so wall times "
         "move with the load: the Sandal and MNIST 7 method rows ran under heavier load than their retrains, the Trouser and MNIST 3 rows under lighter."),
         "",
         table(records),
     ])
     replace_block(HERE / "RESULTS.md", block_name(RESULTS), body)
-    if not block_name(RESULTS).endswith("_gpu"):
+    if not on_gpu(RESULTS):
         replace_block(ROOT / "README.md", "gan_redaction", body.replace("## GAN redaction", "### GAN redaction"))
 
 
