@@ -49,6 +49,9 @@ ROWS = [
     ("taming (no remember)", "taming", {"remember": False}),
     ("likelihood-ascent", "likelihood-ascent", {}),
 ]
+#: Class mode with the weight moved to the remember term's NLL (found after finetune-valid, plain NLL on
+#: the remember set, beat the default taming on Fashion-MNIST's class mode).
+CLASS_REMEMBER_ROW = ("taming (alpha=0.1, gamma=0.2)", "taming", {"alpha": 0.1, "gamma": 0.2})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
             target = parse_target(spec, model)
             rows = ROWS if mode == "images" and n in args.baseline_sizes else ROWS[:1]
             if mode == "class":
-                rows = ROWS[:2] + [("finetune-valid", "finetune-valid", {}), ("retrain", None, ropts)]
+                rows = ROWS[:2] + [CLASS_REMEMBER_ROW, ("finetune-valid", "finetune-valid", {}), ("retrain", None, ropts)]
             for row, method, opts in rows:
                 if args.rows and row not in args.rows:
                     continue
