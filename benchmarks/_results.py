@@ -45,13 +45,9 @@ def device_name(device: str) -> str:
 
 def for_device(path: Path, device: str) -> Path:
     """Where a benchmark run on `device` keeps its records: GPU runs get a file (and a RESULTS.md block) of
-    their own beside the CPU ones, so neither replaces the other's rows."""
+    their own beside the CPU ones, so neither replaces the other's rows. A file's RESULTS.md block is
+    named by its stem (`gan_redaction`, `gan_redaction_gpu`, ...)."""
     return path.with_name(f"{path.stem}_gpu{path.suffix}") if str(device).startswith("cuda") else path
-
-
-def block_name(path: Path) -> str:
-    """The RESULTS.md block of a results file (`gan_redaction`, `gan_redaction_gpu`, ...)."""
-    return path.stem
 
 
 def on_gpu(path: Path) -> bool:

@@ -37,7 +37,7 @@ from genredact.zoo import load_classifier, load_model
 from genredact.zoo.flow_recipes import FlowRecipe
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, block_name, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "flow_taming.json"
 MODELS = {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"}
@@ -227,7 +227,7 @@ def write_tables(records: list[dict]) -> None:
         "",
         "\n".join(lines),
     ])
-    replace_block(HERE / "RESULTS.md", block_name(RESULTS), body)
+    replace_block(HERE / "RESULTS.md", RESULTS.stem, body)
 
 
 if __name__ == "__main__":

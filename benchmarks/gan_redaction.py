@@ -23,7 +23,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, block_name, for_device, heading, on_gpu, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, for_device, heading, on_gpu, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
@@ -141,7 +141,7 @@ def write_tables(records: list[dict]) -> None:
         "",
         table(records),
     ])
-    replace_block(HERE / "RESULTS.md", block_name(RESULTS), body)
+    replace_block(HERE / "RESULTS.md", RESULTS.stem, body)
     if not on_gpu(RESULTS):
         replace_block(ROOT / "README.md", "gan_redaction", body.replace("## GAN redaction", "### GAN redaction"))
 

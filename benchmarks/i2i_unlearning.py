@@ -27,7 +27,7 @@ from genredact.targets import parse_target
 from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, block_name, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_unlearning.json"
 FORGET = {"half": {"fashion-mnist": "0,1,2,3,4", "mnist": "0,1,2,3,4"}, "one": {"fashion-mnist": "Sandal", "mnist": "7"}}
@@ -189,7 +189,7 @@ def write_tables(records: list[dict]) -> None:
         "",
         table([r for r in records if r["mask"] != HEADLINE_MASK], checks=False),
     ])
-    replace_block(HERE / "RESULTS.md", block_name(RESULTS), body)
+    replace_block(HERE / "RESULTS.md", RESULTS.stem, body)
 
 
 def table(records: list[dict], checks: bool = True) -> str:

@@ -18,6 +18,11 @@ def _params(model):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
+def _top_brighter() -> ValidityTarget:
+    """A validity function on the tiny 8x8 data: an image is valid when its top half is the brighter."""
+    return ValidityTarget(fn=lambda x: (x[:, 0, :4].mean((1, 2)) > x[:, 0, 4:].mean((1, 2))).numpy(), spec="top-brighter")
+
+
 def _target(clf):
     return ClassifierTarget(classifier=clf, target_labels=(1,), source="tiny")
 
@@ -52,7 +57,7 @@ def test_method_lowers_target_share_and_leaves_input_alone(method, extra, tiny_g
 
 
 def test_validity_function_target(tiny_gan, tiny_classifier, tiny_data):
-    valid = ValidityTarget(fn=lambda x: (x[:, 0, :4].mean((1, 2)) > x[:, 0, 4:].mean((1, 2))).numpy(), spec="top-brighter")
+    valid = _top_brighter()
     base = target_share(tiny_gan, tiny_classifier)
     edited, _ = redact(tiny_gan, valid, "redact-validity", data=tiny_data, seed=0, progress=False, **FAST)
     assert target_share(edited, tiny_classifier) < 0.5 * base
@@ -114,7 +119,7 @@ def test_every_registered_method_is_covered():
 def test_every_gan_method_runs_under_bf16(method, tiny_gan, tiny_classifier, tiny_data):
     """`--precision bf16`: samples made under autocast are bfloat16; pools, buffers and weights must stay float32."""
     if method == "redact-validity":
-        target = ValidityTarget(fn=lambda x: (x[:, 0, :4].mean((1, 2)) > x[:, 0, 4:].mean((1, 2))).numpy(), spec="top-brighter")
+        target = _top_brighter()
     elif method == "redact-samples":
         target = SamplesTarget(images=tiny_data.only([1]).x[:20], source="tiny")
     else:
