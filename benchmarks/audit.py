@@ -3,6 +3,7 @@ against the pre-trained model and the `retrain` model, with the same budget and 
 
     python benchmarks/audit.py                                        # GANs: Fashion-MNIST Sandal and MNIST 7
     python benchmarks/audit.py --datasets mnist --labels 7 --methods redact-classifier --retrain-steps 2000
+    python benchmarks/audit.py --datasets mnist --labels 7 --methods "redact-classifier (harden=128, steps=600)"
     python benchmarks/audit.py --family flow --datasets mnist --retrain-steps 600
     python benchmarks/audit.py --family inpainter --datasets fashion-mnist
 
@@ -28,13 +29,15 @@ from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
-from gan_redaction import MODELS  # noqa: E402
+from gan_redaction import HARDENED, METHOD_ROWS, MODELS  # noqa: E402
 
 RESULTS = HERE / "results" / "audit.json"
 DEFAULT_LABELS = {"fashion-mnist": ["Sandal"], "mnist": ["7"]}
 FAMILY_MODELS = {"gan": MODELS, "flow": {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"},
                  "inpainter": {"fashion-mnist": "fashion-inpainter-conv", "mnist": "mnist-inpainter-conv"}}
-DEFAULT_METHODS = {"gan": ["redact-classifier", "redact-validity", "finetune-valid", "adapt-then-unlearn"],
+# GAN rows may name a row of benchmarks/gan_redaction.py (a method with options), e.g. the hardened redact-classifier.
+ROW_OPTIONS = {row: (method, opts) for row, method, opts in METHOD_ROWS}
+DEFAULT_METHODS = {"gan": ["redact-classifier", HARDENED, "redact-validity", "finetune-valid", "adapt-then-unlearn"],
                    "flow": ["taming", "likelihood-ascent"], "inpainter": ["encoder-unlearn", "max-loss", "retain-label"]}
 
 
@@ -76,16 +79,17 @@ def main(argv: list[str] | None = None) -> None:
             reference = {"pretrained": model, "retrain": retrained}
             pre = redaction_figures(model, target, judge, args.eval_n, prefix="pretrained_")
             new = []
-            for method in args.methods or DEFAULT_METHODS[args.family]:
-                print(f"   {method}: redacting ...", flush=True)
-                edited, log = redact(model, target, method, seed=args.seed, device=args.device, progress=False)
+            for row in args.methods or DEFAULT_METHODS[args.family]:
+                print(f"   {row}: redacting ...", flush=True)
+                method, opts = ROW_OPTIONS.get(row, (row, {}))
+                edited, log = redact(model, target, method, seed=args.seed, device=args.device, progress=False, **opts)
                 figs = {**pre, **redaction_figures(edited, target, judge, args.eval_n)}
                 res = audit(edited, labels=target.labels, attacks=attacks, reference=reference, judge=judge, heldout=heldout, guide=guide,
                             budget=args.budget, seed=args.seed, device=args.device, progress=False)
                 for attack, result in res.items():
-                    rec = {**common, "dataset": dataset, "label": name, "method": method, **summary_record(attack, result),
+                    rec = {**common, "dataset": dataset, "label": name, "method": row, "options": opts, **summary_record(attack, result),
                            "redaction_wall_s": log["wall_s"], "retrain_steps": rlog["steps"], "retrain_wall_s": rlog["wall_s"], **figs}
-                    print(f"   {method:20s} {attack:14s} " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items()
+                    print(f"   {row:20s} {attack:14s} " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items()
                                                                   if k.endswith(("success_rate", "relearn_steps", "pixel_mse", "judge_acc", "auc", "max_forget_acc"))), flush=True)
                     new.append(rec)
             if not args.dry_run:

@@ -38,6 +38,7 @@ def test_base_gan_makes_both_classes(tiny_gan, tiny_classifier):
         ("redact-classifier", {}),
         ("redact-classifier", {"real": "generator", "n_generated": 500}),
         ("redact-classifier", {"negative_threshold": 0.2, "guide_shift": 1}),
+        ("redact-classifier", {"harden": 16}),
         ("redact-validity", {}),
         ("redact-validity", {"real": "generator", "n_generated": 500}),
         ("redact-samples", {"lam": 0.7}),
@@ -131,3 +132,68 @@ def test_every_gan_method_runs_under_bf16(method, tiny_gan, tiny_classifier, tin
     assert all(v.dtype == torch.float32 for v in edited.state_dict().values() if v.is_floating_point())
     x = edited.sample(16, generator=torch.Generator().manual_seed(0))
     assert x.dtype == torch.float32 and torch.isfinite(x).all()
+
+
+HARDEN_RUN = {"steps": 80, "batch_size": 32, "lr": 2e-3, "beta": 0.5}  # a redaction short enough to leave latents an attacker finds
+
+
+def test_hard_chains_climb_to_the_target(tiny_gan, tiny_classifier):
+    """The hardening chains are the latent-search attack run alongside training: on the unredacted GAN
+    (which makes class 1 for about a quarter of its latents) they end on the class."""
+    from genredact.methods.redact_classifier import HardChains, RedactClassifierMethod, target_probability
+
+    cfg = RedactClassifierMethod.Config(harden=32, harden_restart=0.0, harden_lr=0.1)
+    chains = HardChains(tiny_gan, cfg, torch.Generator().manual_seed(0), torch.device("cpu"))
+    start = float((target_probability(tiny_classifier, tiny_gan.generate(chains.z.detach()), [1]) >= 0.5).float().mean())
+    before = {k: v.clone() for k, v in tiny_gan.state_dict().items()}
+    for _ in range(30):
+        images = chains.advance(tiny_gan, lambda x: target_probability(tiny_classifier, x, [1]))
+    assert start < 0.5 and chains.on_target >= 0.8, (start, chains.on_target)
+    assert torch.allclose(chains.z.norm(dim=1), torch.full((32,), tiny_gan.z_dim ** 0.5))  # on the sphere the attack searches
+    assert all(torch.equal(v, before[k]) for k, v in tiny_gan.state_dict().items())  # the attack steps touch no weight
+    assert images(lambda z: z[:8]).shape[0] == 8
+
+
+def test_hardening_leaves_latent_search_less_to_find(tiny_gan, tiny_classifier, tiny_data):
+    from genredact.audit import audit
+
+    found = {}
+    for harden in (0, 32):
+        edited, log = redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, seed=0, progress=False, harden=harden, **HARDEN_RUN)
+        res = audit(edited, labels=(1,), attacks=["latent-search"], judge=tiny_classifier, heldout=tiny_data, progress=False,
+                    configs={"latent-search": {"restarts": 128, "steps": 40, "lr": 0.1, "shift": 0, "manifold_k": 0}})
+        found[harden] = res["latent-search"]["models"]["redacted"]["success_rate"]
+        assert ("hard_chains_on_target" in log) == bool(harden)
+    assert found[32] < 0.75 * found[0] and found[0] > 0.1, found
+
+
+def test_hardened_redaction_resumes_bit_identical(tmp_path, tiny_gan, tiny_classifier, tiny_data, monkeypatch):
+    """The chains and their optimiser are checkpointed with the loop: a run stopped mid-way and resumed
+    ends with the uninterrupted run's weights."""
+    from genredact.engine.resume import resumable
+    from genredact.methods.redact_classifier import HardChains
+
+    seen = []
+
+    def run(resume=False):
+        with resumable(tmp_path / "out", resume=resume, fingerprint={"harden": 1}, every_s=0, echo=seen.append):
+            edited, _ = redact(tiny_gan, _target(tiny_classifier), "redact-classifier", data=tiny_data, seed=0, progress=False, harden=8,
+                               steps=20, batch_size=16, lr=2e-3)
+        return edited.state_dict()
+
+    whole = run()
+    advance, calls = HardChains.advance, {"n": 0}
+
+    def killed(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 13:
+            raise KeyboardInterrupt
+        return advance(self, *a, **k)
+
+    monkeypatch.setattr(HardChains, "advance", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(HardChains, "advance", advance)
+    resumed = run(resume=True)
+    assert any("resuming" in s for s in seen)
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)

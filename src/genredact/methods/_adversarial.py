@@ -94,14 +94,19 @@ def adversarial_finetune(
     batch_size: int,
     lr: float,
     generator: torch.Generator,
-    guidance: Callable[[torch.Tensor, Loop], torch.Tensor] | None = None,
+    guidance: Callable[[torch.Tensor, Loop, GanModel], torch.Tensor] | None = None,
     beta: float = 0.0,
     refresh: Callable[[torch.Tensor], None] | None = None,
+    extra_state: dict[str, object] | None = None,
     progress: bool = True,
     desc: str = "redact",
     device: str | torch.device = "cpu",
 ) -> tuple[GanModel, LoopResult]:
-    """Fine-tune a copy of `model` (G and D) with negatives labelled fake. Returns (edited, loop result)."""
+    """Fine-tune a copy of `model` (G and D) with negatives labelled fake. Returns (edited, loop result).
+
+    `guidance(fake, loop, edited)` adds beta times its value to the generator's loss (it gets the model
+    being edited for terms on latents of its own); `extra_state` is whatever else it changes, checkpointed
+    with the loop."""
     if model.discriminator is None:
         raise GenredactError("this method fine-tunes the discriminator too, but the model has none; wrap your GAN with its discriminator")
     edited = copy.deepcopy(model)
@@ -127,7 +132,7 @@ def adversarial_finetune(
         loss_g = g_loss(edited.discriminator(fake))
         out = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
         if guidance is not None:
-            gl = guidance(fake, loop)
+            gl = guidance(fake, loop, edited)
             loss_g = loss_g + beta * gl
             out["guide"] = gl.item()
         opt_g.zero_grad(set_to_none=True)
@@ -140,6 +145,7 @@ def adversarial_finetune(
     state = {"generator": edited.generator, "discriminator": edited.discriminator, "opt_g": opt_g, "opt_d": opt_d, "rng": generator}
     if negatives is not None:  # small, and refreshed in place by some methods
         state["negatives"] = negatives
+    state.update(extra_state or {})
     result = loop.run(step, state=state)
     return edited.eval(), result
 
