@@ -116,9 +116,11 @@ def test_every_registered_method_is_covered():
     assert set(METHODS.names()) == gan | flow | i2i
 
 
-@pytest.mark.parametrize("method", ["redact-classifier", "redact-validity", "redact-samples", "finetune-valid", "adapt-then-unlearn", "extrapolate", "retrain", "reject"])
+@pytest.mark.parametrize("method", ["redact-classifier", "redact-classifier+harden", "redact-validity", "redact-samples", "finetune-valid", "adapt-then-unlearn",
+                                    "extrapolate", "retrain", "reject"])
 def test_every_gan_method_runs_under_bf16(method, tiny_gan, tiny_classifier, tiny_data):
     """`--precision bf16`: samples made under autocast are bfloat16; pools, buffers and weights must stay float32."""
+    method, _, harden = method.partition("+")
     if method == "redact-validity":
         target = _top_brighter()
     elif method == "redact-samples":
@@ -127,6 +129,8 @@ def test_every_gan_method_runs_under_bf16(method, tiny_gan, tiny_classifier, tin
         target = _target(tiny_classifier)
     short = {"reject": {}, "adapt-then-unlearn": {"adapt_steps": 3, "unlearn_steps": 3, "n_negatives": 8, "k_adapted": 2, "n_positives": 64},
              "extrapolate": {"adapt_steps": 3, "n_negatives": 8, "k_adapted": 2}}.get(method, {"steps": 4})
+    if harden:
+        short = {**short, "harden": 8}
     edited, log = redact(tiny_gan, target, method, data=tiny_data, seed=0, progress=False, precision="bf16", **short)
     assert log["precision"] == "bf16"
     assert all(v.dtype == torch.float32 for v in edited.state_dict().values() if v.is_floating_point())
