@@ -144,7 +144,8 @@ HARDEN_RUN = {"steps": 80, "batch_size": 32, "lr": 2e-3, "beta": 0.5}  # a redac
 def test_hard_chains_climb_to_the_target(tiny_gan, tiny_classifier):
     """The hardening chains are the latent-search attack run alongside training: on the unredacted GAN
     (which makes class 1 for about a quarter of its latents) they end on the class."""
-    from genredact.methods.redact_classifier import HardChains, RedactClassifierMethod, target_probability
+    from genredact.methods.redact_classifier import HardChains, RedactClassifierMethod
+    from genredact.models.classifier import target_probability
 
     cfg = RedactClassifierMethod.Config(harden=32, harden_restart=0.0, harden_lr=0.1)
     chains = HardChains(tiny_gan, cfg, torch.Generator().manual_seed(0), torch.device("cpu"))

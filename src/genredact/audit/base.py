@@ -70,11 +70,6 @@ class Attack(ABC):
             raise GenredactError(f"attack {cls.name} works on {', '.join(cls.families)} models, not on a {family or type(model).__name__}")
 
 
-def target_probability(judge: nn.Module, x: torch.Tensor, labels: tuple[int, ...]) -> torch.Tensor:
-    """The judge's probability that each image shows one of `labels` (differentiable)."""
-    return torch.softmax(judge(x), 1)[:, list(labels)].sum(1)
-
-
 def positive_int(name: str, value: int) -> None:
     if value < 1:
         raise GenredactError(f"{name} must be at least 1, got {value}")

@@ -25,13 +25,14 @@ from typing import Any
 
 import torch
 
-from genredact.audit.base import ATTACKS, Attack, AttackContext, positive_int, target_probability
+from genredact.audit.base import ATTACKS, Attack, AttackContext, positive_int
 from genredact.data.augment import random_shift
 from genredact.engine import Loop
 from genredact.errors import GenredactError
 from genredact.data import to_float
 from genredact.metrics import clopper_pearson_upper
 from genredact.metrics.functional import on_manifold
+from genredact.models.classifier import target_probability, to_sphere
 from genredact.seeding import make_generator
 
 
@@ -77,7 +78,7 @@ class LatentSearch(Attack):
         # A GAN's z_dim, a flow's image dimension. A flow is searched where it samples (temperature T):
         # at radius sqrt(D), T = 1, the inverse of a small flow overflows for some latents (NaN images).
         radius = z.shape[1] ** 0.5 * (config.temperature if getattr(model, "family", "") == "flow" else 1.0)
-        z = (z * radius / z.norm(dim=1, keepdim=True)).requires_grad_(True)
+        z = to_sphere(z, radius).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=config.lr)
         goal_nll = math.log(min(0.99, (1 + config.threshold) / 2))
         loop = Loop(steps=config.steps, desc="latent-search", progress=context.progress, device=device, log_every=max(1, config.steps // 5))
@@ -101,7 +102,7 @@ class LatentSearch(Attack):
                 z.grad.nan_to_num_(0.0, 0.0, 0.0).mul_(alive.view(-1, 1))
             opt.step()
             with torch.no_grad():
-                z.copy_(torch.where(alive.view(-1, 1), z * radius / z.norm(dim=1, keepdim=True), z.detach()))
+                z.copy_(torch.where(alive.view(-1, 1), to_sphere(z, radius), z.detach()))
             return {"loss": loss.item(), "lost": float((~alive).sum())}
 
         try:

@@ -30,6 +30,7 @@ from genredact.errors import GenredactError
 from genredact.methods._adversarial import adversarial_finetune, generated_pool, loop_log, real_pool
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import GanModel
+from genredact.models.classifier import target_probability, to_sphere
 from genredact.targets import ClassifierTarget
 
 
@@ -120,10 +121,6 @@ class RedactClassifierMethod(RedactionMethod):
         return MethodResult(edited, loop_log(result, initial_negatives=initial_negatives, real_images=len(real), **extra))
 
 
-def target_probability(clf: torch.nn.Module, x: torch.Tensor, labels: list[int]) -> torch.Tensor:
-    return torch.softmax(clf(x).float(), 1)[:, labels].sum(1)
-
-
 class HardChains:
     """H latents on the sphere of radius sqrt(z_dim), each moved by Adam towards the redacted class (the
     latent-search attack, run alongside training instead of after it)."""
@@ -131,13 +128,10 @@ class HardChains:
     def __init__(self, model: GanModel, config: RedactClassifierMethod.Config, gen: torch.Generator, device: torch.device) -> None:
         self.config, self.gen = config, gen
         self.radius = model.z_dim ** 0.5
-        self.z = self._sphere(model.latents(config.harden, generator=gen)).to(device).requires_grad_(True)
+        self.z = to_sphere(model.latents(config.harden, generator=gen), self.radius).to(device).requires_grad_(True)
         self.opt = torch.optim.Adam([self.z], lr=config.harden_lr)
         self.cursor = {"next": 0}  # the next chain to redraw (round robin)
         self.on_target = 0.0  # share of chains the classifier took for the class at the last step
-
-    def _sphere(self, z: torch.Tensor) -> torch.Tensor:
-        return z * self.radius / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
     def state(self) -> dict[str, object]:
         return {"hard_z": self.z, "hard_opt": self.opt, "hard_cursor": self.cursor}
@@ -155,7 +149,7 @@ class HardChains:
                 if fresh is not None:
                     rows = (self.cursor["next"] + torch.arange(n_new)) % cfg.harden
                     self.cursor["next"] = int(rows[-1] + 1) % cfg.harden
-                    self.z[rows.to(self.z.device)] = self._sphere(fresh)
+                    self.z[rows.to(self.z.device)] = to_sphere(fresh, self.radius)
                     for buf in self.opt.state.get(self.z, {}).values():
                         if torch.is_tensor(buf) and buf.shape == self.z.shape:
                             buf[rows.to(buf.device)] = 0
@@ -166,7 +160,7 @@ class HardChains:
                 self.z.grad = grad.float()
                 self.opt.step()
                 with torch.no_grad():
-                    self.z.copy_(self._sphere(self.z))
+                    self.z.copy_(to_sphere(self.z, self.radius))
             self.on_target = float((p.detach() >= 0.5).float().mean())
         finally:
             G.train(was_training)

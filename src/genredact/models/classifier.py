@@ -66,3 +66,14 @@ class ClassifierModel(nn.Module):
             return cls(build_net(cfg["net"]), class_names=cfg["class_names"], dataset=cfg.get("dataset"), role=cfg.get("role", "redaction"))
         except KeyError as exc:
             raise CheckpointError(f"classifier config lacks the field {exc}; the model folder is not a genredact classifier") from None
+
+
+def target_probability(classifier: nn.Module, x: torch.Tensor, labels: tuple[int, ...] | list[int]) -> torch.Tensor:
+    """The classifier's probability that each image shows one of `labels` (differentiable; float32, so
+    that it stays finite under bf16 autocast)."""
+    return torch.softmax(classifier(x).float(), 1)[:, list(labels)].sum(1)
+
+
+def to_sphere(z: torch.Tensor, radius: float) -> torch.Tensor:
+    """Each latent scaled onto the sphere of `radius` (where a Gaussian latent's mass lies)."""
+    return z * radius / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
