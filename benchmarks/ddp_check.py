@@ -33,12 +33,17 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the redaction (another seed in one process shows the method's own spread)")
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                    help="float64 runs model, judge and data in double precision: float rounding then starts ~1e9 times smaller")
     ap.add_argument("--early-steps", type=int, default=2, help="a second, short redaction whose weights are saved for comparison")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_model("mnist-dcgan")
-    judge = load_classifier("mnist", role="judge")
+    dtype = getattr(torch, args.dtype)
+    torch.set_default_dtype(dtype)  # latents and data (genredact.data.to_float) follow the default dtype
+    model = load_model("mnist-dcgan").to(dtype)
+    judge = load_classifier("mnist", role="judge").to(dtype)
     target = parse_target("label=7", model)
+    target.classifier.to(dtype)
     t0 = time.perf_counter()
     before = evaluate(model, labels=target.labels, judge=judge, n=args.n)
     eval_s = time.perf_counter() - t0
@@ -48,8 +53,8 @@ def main() -> None:
     early, _ = redact(model, target, "redact-classifier", seed=args.seed, progress=False, steps=args.early_steps)
     if is_main():
         weights = {**{f"G.{k}": v for k, v in early.generator.state_dict().items()}, **{f"D.{k}": v for k, v in early.discriminator.state_dict().items()}}
-        save_file({k: v.detach().float().contiguous() for k, v in weights.items()}, args.out + ".early.safetensors")
-        Path(args.out).write_text(json.dumps({"world": world()[1], "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
+        save_file({k: v.detach().contiguous() for k, v in weights.items()}, args.out + ".early.safetensors")
+        Path(args.out).write_text(json.dumps({"world": world()[1], "dtype": args.dtype, "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
                                               "redact_wall_s": log["wall_s"], "eval_wall_s": eval_s}))
 
 

@@ -1,6 +1,6 @@
 """Benchmark: reliability figures of issue 7, measured on this machine.
 
-    python benchmarks/reliability.py                    # kill-and-resume, bad inputs, 2-process agreement
+    python benchmarks/reliability.py                    # kill-and-resume, bad inputs, 2-process agreement (float32, float64)
     python benchmarks/reliability.py --parts resume --kills 6   # a smaller run
 
 * resume: each command below runs once uninterrupted; then, at `--kills` random moments spread over
@@ -9,7 +9,9 @@
 * bad inputs: `tests/test_bad_input.py` (hypothesis) with GENREDACT_BAD_INPUT_LOG set, so every
   generated bad input is logged with what it printed and left behind; the figures count them.
 * ddp: `benchmarks/ddp_check.py` under `accelerate launch --multi_gpu --num_processes 2` (gloo on CPU)
-  against 1 process: the same evaluation, and a redaction whose processes draw their own batches.
+  against 1 process: the same evaluation, and a redaction whose processes each take their shard of
+  the same batch.
+* ddp-float64: the same redaction pair in float64, where float rounding starts ~1e9 times smaller.
 
 Writes benchmarks/results/reliability.json and its table in benchmarks/RESULTS.md.
 """
@@ -147,16 +149,15 @@ def bad_input_part(work: Path) -> dict:
             "bad_input_pytest_exit": res.returncode}
 
 
-def ddp_part(work: Path) -> dict:
-    """benchmarks/ddp_check.py in one process and in two (gloo); the figures' differences."""
+LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+          "--mixed_precision", "no", "--dynamo_backend", "no"]
+
+
+def ddp_runs(work: Path, variants: tuple[tuple[str, list[str], list[str]], ...]) -> tuple[dict, dict]:
+    """benchmarks/ddp_check.py once per (name, launcher argv, extra args): its figures and early weights."""
     script = str(HERE / "ddp_check.py")
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-              "--mixed_precision", "no", "--dynamo_backend", "no"]
     runs, early = {}, {}
-    # single_threads2: one process with 2 torch threads instead of 1 - the same computation, summed in
-    # another order; how far float rounding alone moves the method's result.
-    for name, argv, extra in (("single", [sys.executable], []), ("multi", launch, []), ("single_seed1", [sys.executable], ["--seed", "1"]),
-                              ("single_threads2", [sys.executable], ["--threads", "2"])):
+    for name, argv, extra in variants:
         out = work / f"{name}.json"
         res = subprocess.run([*argv, script, "--out", str(out), *extra], capture_output=True, text=True, cwd=ROOT, timeout=3600,
                              env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
@@ -165,6 +166,15 @@ def ddp_part(work: Path) -> dict:
         runs[name] = json.loads(out.read_text())
         early[name] = load_file(str(out) + ".early.safetensors")
         print(f"  {name}: {runs[name]}", flush=True)
+    return runs, early
+
+
+def ddp_part(work: Path) -> dict:
+    """benchmarks/ddp_check.py in one process and in two (gloo); the figures' differences."""
+    # single_threads2: one process with 2 torch threads instead of 1 - the same computation, summed in
+    # another order; how far float rounding alone moves the method's result.
+    runs, early = ddp_runs(work, (("single", [sys.executable], []), ("multi", LAUNCH, []), ("single_seed1", [sys.executable], ["--seed", "1"]),
+                                  ("single_threads2", [sys.executable], ["--threads", "2"])))
     a, b = runs["single"], runs["multi"]
     return {"ddp_residual_delta": b["after"]["residual_rate"] - a["after"]["residual_rate"],
             "ddp_residual_bound": a["after"]["residual_upper95"] - a["after"]["residual_rate"],
@@ -182,9 +192,24 @@ def ddp_part(work: Path) -> dict:
             "ddp_detail": runs}
 
 
+def ddp_float64_part(work: Path) -> dict:
+    """The same pair in float64: the processes still sum in another order, but rounding starts ~1e9
+    times smaller, so it shows whether the distributed path computes the one-process result."""
+    runs, early = ddp_runs(work, (("single_f64", [sys.executable], ["--dtype", "float64"]), ("multi_f64", LAUNCH, ["--dtype", "float64"])))
+    a, b = runs["single_f64"], runs["multi_f64"]
+    return {"ddp64_residual_delta": b["after"]["residual_rate"] - a["after"]["residual_rate"],
+            "ddp64_residual_bound": a["after"]["residual_upper95"] - a["after"]["residual_rate"],
+            "ddp64_fid_delta_pct": 100 * (b["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
+            "ddp64_early_max_weight_diff": max(float((early["multi_f64"][k] - early["single_f64"][k]).abs().max()) for k in early["single_f64"]),
+            "ddp64_detail": runs}
+
+
+PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", nargs="+", default=["resume", "bad-inputs", "ddp"], choices=["resume", "bad-inputs", "ddp"])
+    ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
     ap.add_argument("--kills", type=int, default=21, help="runs to kill mid-way at random moments, the commands taking turns (default 21: 3 per command)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -202,13 +227,16 @@ def main(argv: list[str] | None = None) -> None:
         if "ddp" in args.parts:
             print("2 processes against 1 ...", flush=True)
             rec.update(ddp_part(work))
+        if "ddp-float64" in args.parts:
+            print("2 processes against 1, float64 ...", flush=True)
+            rec.update(ddp_float64_part(work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     # A run of some parts keeps the other parts' figures; each part records the command that measured it.
     old = json.loads(RESULTS.read_text())["records"][0] if RESULTS.exists() else {}
-    commands = {**{p: old.get("command") for p in ("resume", "bad-inputs", "ddp") if old.get("command")}, **old.get("commands", {})}
+    commands = {**{p: old.get("command") for p in PARTS[:3] if old.get("command")}, **old.get("commands", {})}
     commands.update({p: rec["command"] for p in args.parts})
-    merged = {**old, **rec, "commands": commands} if set(args.parts) != {"resume", "bad-inputs", "ddp"} else {**rec, "commands": commands}
+    merged = {**old, **rec, "commands": commands} if set(args.parts) != set(PARTS) else {**rec, "commands": commands}
     write_records(RESULTS, "reliability", [merged])
     replace_block(HERE / "RESULTS.md", "reliability", table(merged))
     print(json.dumps({k: v for k, v in merged.items() if not k.endswith("detail")}, indent=1))
@@ -238,6 +266,9 @@ def table(r: dict) -> str:
          f"{r['ddp_early_max_weight_diff']:.1e} / {r['threads_early_max_weight_diff']:.1e}" if r.get("ddp_early_max_weight_diff") is not None else "not measured",
          "rounding"),
         ("2 processes vs 1, redaction: FID difference", f"{r['ddp_fid_delta_pct']:+.2f}%" if r.get("ddp_fid_delta_pct") is not None else "not measured", "<= 2%"),
+        ("the same in float64: residual-rate difference (bound) / FID difference / weight difference after 2 steps",
+         f"{r['ddp64_residual_delta']:+.4f} ({r['ddp64_residual_bound']:.4f}) / {r['ddp64_fid_delta_pct']:+.2f}% / {r['ddp64_early_max_weight_diff']:.1e}"
+         if r.get("ddp64_fid_delta_pct") is not None else "not measured", "<= 2%"),
     ]
     lines = [
         "## Reliability (`benchmarks/reliability.py`)",

@@ -54,11 +54,11 @@ class ImageData:
 
 
 def to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 (N, C, H, W) or (N, H, W) -> float32 (N, C, H, W) in [-1, 1]."""
+    """uint8 (N, C, H, W) or (N, H, W) -> float (torch's default dtype, float32 unless set) (N, C, H, W) in [-1, 1]."""
     t = torch.as_tensor(np.asarray(x))
     if t.ndim == 3:
         t = t[:, None]
-    return t.float().div(127.5).sub(1.0)
+    return t.to(torch.get_default_dtype()).div(127.5).sub(1.0)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
