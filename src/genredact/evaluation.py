@@ -35,7 +35,7 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
     (`genredact.engine.resume`) the chunks done so far are checkpointed, so a killed evaluation resumes
     where it stopped with the same result. Samplers that filter their draws (`reject`) sample at once."""
     from genredact.engine import dist, resume
-    from genredact.engine.precision import autocast
+    from genredact.engine.precision import autocast, full
     from genredact.engine.state import load_state, save_state
 
     if samples is not None:
@@ -50,7 +50,7 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
     if size > 1 and n_chunks >= size:  # several processes: chunk c is judged by process c % size
         t0 = time.perf_counter()
         with autocast(z.device):
-            mine = {c: judge.predict(model.generate_batched(z[c * EVAL_CHUNK : (c + 1) * EVAL_CHUNK]).float()) for c in range(rank, n_chunks, size)}
+            mine = {c: judge.predict(full(model.generate_batched(z[c * EVAL_CHUNK : (c + 1) * EVAL_CHUNK]))) for c in range(rank, n_chunks, size)}
         chunks = dist.gather_chunks(mine, n_chunks)
         return torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks]), time.perf_counter() - t0
     session = resume.current()
@@ -68,7 +68,7 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
     while done < n:
         t0 = time.perf_counter()
         with autocast(z.device):
-            x = model.generate_batched(z[done : done + EVAL_CHUNK]).float()
+            x = full(model.generate_batched(z[done : done + EVAL_CHUNK]))
             sample_s += time.perf_counter() - t0
             p, f = judge.predict(x)
         parts["probs"].append(p)

@@ -45,3 +45,8 @@ def no_autocast(device: torch.device | str) -> Any:
     if _MODE.get() == "bf16":
         return torch.autocast(device_type=torch.device(device).type, enabled=False)
     return contextlib.nullcontext()
+
+
+def full(x: torch.Tensor) -> torch.Tensor:
+    """`x` in at least float32 (bf16 outputs of autocast upcast; float64 stays float64)."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()

@@ -26,6 +26,7 @@ import torch
 
 from genredact.data.augment import random_shift
 from genredact.engine import Loop
+from genredact.engine.precision import full
 from genredact.errors import GenredactError
 from genredact.methods._adversarial import adversarial_finetune, generated_pool, loop_log, real_pool
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
@@ -94,7 +95,7 @@ class RedactClassifierMethod(RedactionMethod):
         def guide_term(x: torch.Tensor, whole: int, loop: Loop) -> torch.Tensor:
             """-log(1 - p_target) of `x` (this process's shard of `whole` images); refreshes the pool."""
             # float32 probabilities: under bf16 autocast 1 - 1e-6 rounds to 1 and the log below to -inf
-            probs = torch.softmax(clf(random_shift(x, config.guide_shift, gen, whole=whole, shard=loop.shard)).float(), 1)
+            probs = torch.softmax(full(clf(random_shift(x, config.guide_shift, gen, whole=whole, shard=loop.shard))), 1)
             # The same forward pass refreshes the negative pool (the hard decision, no gradient) with the
             # whole batch's flagged samples, so that every process keeps the same pool.
             flagged = loop.gather(flag(probs.detach()).to(torch.uint8), whole).bool()
@@ -157,7 +158,7 @@ class HardChains:
                 z = self.z.detach().requires_grad_(True)
                 p = prob(G(z))
                 (grad,) = torch.autograd.grad(-torch.log(p.clamp_min(1e-12)).sum(), z)
-                self.z.grad = grad.float()
+                self.z.grad = grad.to(self.z.dtype)
                 self.opt.step()
                 with torch.no_grad():
                     self.z.copy_(to_sphere(self.z, self.radius))

@@ -8,6 +8,7 @@ from torch import nn
 
 from genredact.errors import CheckpointError
 from genredact.models.base import MODEL_CLASSES, build_net, net_config
+from genredact.engine.precision import full
 
 
 @MODEL_CLASSES.register("ClassifierModel")
@@ -71,7 +72,7 @@ class ClassifierModel(nn.Module):
 def target_probability(classifier: nn.Module, x: torch.Tensor, labels: tuple[int, ...] | list[int]) -> torch.Tensor:
     """The classifier's probability that each image shows one of `labels` (differentiable; float32, so
     that it stays finite under bf16 autocast)."""
-    return torch.softmax(classifier(x).float(), 1)[:, list(labels)].sum(1)
+    return torch.softmax(full(classifier(x)), 1)[:, list(labels)].sum(1)
 
 
 def to_sphere(z: torch.Tensor, radius: float) -> torch.Tensor:
