@@ -138,6 +138,26 @@ def test_every_gan_method_runs_under_bf16(method, tiny_gan, tiny_classifier, tin
     assert x.dtype == torch.float32 and torch.isfinite(x).all()
 
 
+def test_a_float64_run_stays_float64(tiny_gan, tiny_classifier, tiny_data):
+    """With torch's default dtype at float64 (benchmarks/ddp_check.py --dtype float64), data, samples,
+    guidance, hardening chains and evaluation all stay double precision: no float32 step in between."""
+    import copy
+
+    from genredact.evaluation import evaluate
+
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        gan, clf = copy.deepcopy(tiny_gan).double(), copy.deepcopy(tiny_classifier).double()
+        edited, log = redact(gan, _target(clf), "redact-classifier", data=tiny_data, seed=0, progress=False, steps=4, harden=8)
+        assert all(v.dtype == torch.float64 for v in edited.state_dict().values() if v.is_floating_point())
+        assert edited.sample(4, generator=torch.Generator().manual_seed(0)).dtype == torch.float64
+        res = evaluate(edited, labels=(1,), judge=clf, real=tiny_data, n=256, kid_subsets=2, keep_features=True)
+        assert res["features"].dtype == torch.float64 and 0 <= res["residual_rate"] <= 1
+    finally:
+        torch.set_default_dtype(before)
+
+
 HARDEN_RUN = {"steps": 80, "batch_size": 32, "lr": 2e-3, "beta": 0.5}  # a redaction short enough to leave latents an attacker finds
 
 
