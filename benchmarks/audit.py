@@ -37,8 +37,11 @@ FAMILY_MODELS = {"gan": MODELS, "flow": {"fashion-mnist": "fashion-flow", "mnist
                  "inpainter": {"fashion-mnist": "fashion-inpainter-conv", "mnist": "mnist-inpainter-conv"}}
 # GAN rows may name a row of benchmarks/gan_redaction.py (a method with options), e.g. the hardened redact-classifier.
 ROW_OPTIONS = {row: (method, opts) for row, method, opts in METHOD_ROWS}
-DEFAULT_METHODS = {"gan": ["redact-classifier", HARDENED, "redact-validity", "finetune-valid", "adapt-then-unlearn"],
-                   "flow": ["taming", "likelihood-ascent"], "inpainter": ["encoder-unlearn", "max-loss", "retain-label"]}
+# Every GAN method (reject changes no weight: the attacks work on its generator, which anyone holding
+# the weights can sample without the filter). Every flow and image-to-image method.
+DEFAULT_METHODS = {"gan": ["redact-classifier", HARDENED, "redact-validity", "redact-samples", "finetune-valid", "adapt-then-unlearn",
+                           "extrapolate (gamma=1)", "reject"],
+                   "flow": ["taming", "likelihood-ascent"], "inpainter": ["encoder-unlearn", "max-loss", "noisy-label", "retain-label", "random-encoder"]}
 
 
 def main(argv: list[str] | None = None) -> None:
