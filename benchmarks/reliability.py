@@ -267,7 +267,7 @@ def table(r: dict) -> str:
          "rounding"),
         ("2 processes vs 1, redaction: FID difference", f"{r['ddp_fid_delta_pct']:+.2f}%" if r.get("ddp_fid_delta_pct") is not None else "not measured", "<= 2%"),
         ("the same in float64: residual-rate difference (bound) / FID difference / weight difference after 2 steps",
-         f"{r['ddp64_residual_delta']:+.4f} ({r['ddp64_residual_bound']:.4f}) / {r['ddp64_fid_delta_pct']:+.2f}% / {r['ddp64_early_max_weight_diff']:.1e}"
+         f"{r['ddp64_residual_delta']:+.4f} ({r['ddp64_residual_bound']:.4f}) / {r['ddp64_fid_delta_pct']:+.1e}% / {r['ddp64_early_max_weight_diff']:.1e}"
          if r.get("ddp64_fid_delta_pct") is not None else "not measured", "<= 2%"),
     ]
     lines = [
