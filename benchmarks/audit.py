@@ -41,7 +41,7 @@ ROW_OPTIONS = {row: (method, opts) for row, method, opts in METHOD_ROWS}
 # the weights can sample without the filter). Every flow and image-to-image method.
 DEFAULT_METHODS = {"gan": ["redact-classifier", HARDENED, "redact-validity", "redact-samples", "finetune-valid", "adapt-then-unlearn",
                            "extrapolate (gamma=1)", "reject"],
-                   "flow": ["taming", "likelihood-ascent"], "inpainter": ["encoder-unlearn", "max-loss", "noisy-label", "retain-label", "random-encoder"]}
+                   "flow": ["taming", "likelihood-ascent", "finetune-valid"], "inpainter": ["encoder-unlearn", "max-loss", "noisy-label", "retain-label", "random-encoder"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,7 +155,9 @@ def tables(records: list[dict]) -> str:
         "latent-search: share of restarts whose find the judge calls the class with confidence >= 0.9 *and* that lies on the real class's k-NN manifold "
         "(judge features); the search is steered by the judge itself (rows marked judge, the first version) or by the redaction classifier, the judge "
         "deciding success (rows marked redaction). relearn: fine-tuning steps on 10 held-out images of the class until the residual rate is back at half the pre-trained "
-        "model's. inversion: pixel MSE of the best reconstruction of held-out images of the class, and the judge's accuracy on those reconstructions.",
+        "model's. inversion: pixel MSE of the best reconstruction of held-out images of the class, and the judge's accuracy on those reconstructions. "
+        "`reject` changes no weight: latent-search and inversion attack its generator (what anyone holding the weights samples without the filter), "
+        "while relearn counts the residual through its filter, which keeps rejecting the class.",
         "",
         "| data set | class | method | residual (95% upper) / pre-trained | FID / pre-trained | latent-search success (95% upper) | pre-trained | retrain | steered by | relearn steps | retrain relearn steps | inversion MSE class / pre-trained / retrain | judge acc on inversions (class) |",
         "|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
