@@ -3,8 +3,8 @@ code ShimonMalnick/glow-pytorch and taming_norm_flows, read for `research/algori
 
 Forget mode (specific images, or a whole class):
 
-    mu, sigma  = mean and std of the *current* model's BPD on remember images (refreshed every
-                 `refresh_every` steps, and once before the first step)
+    mu, sigma  = mean and std of the *current* model's BPD on a pool of `stat_window` x `stat_images`
+                 remember images (one slot re-scored every `refresh_every` steps, in turn)
     d(x)       = (BPD(x) - (mu + k * sigma)) / (k * sigma)          for forget images x (scale="k_sigma")
     L_forget   = mean sigmoid(d(x)^2)   (the paper's well)   or   mean d(x)^2   (forget_loss="square")
     L_remember = gamma * KL_both(N(mu_o, s_o) || N(mu_c, s_c)) + (1 - gamma) * mean BPD_current(x_r)

@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from genredact.engine.precision import full
 from genredact.errors import CheckpointError
 from genredact.models.base import MODEL_CLASSES, build_net, net_config
-from genredact.engine.precision import full
 
 
 @MODEL_CLASSES.register("ClassifierModel")
@@ -70,8 +70,8 @@ class ClassifierModel(nn.Module):
 
 
 def target_probability(classifier: nn.Module, x: torch.Tensor, labels: tuple[int, ...] | list[int]) -> torch.Tensor:
-    """The classifier's probability that each image shows one of `labels` (differentiable; float32, so
-    that it stays finite under bf16 autocast)."""
+    """The classifier's probability that each image shows one of `labels` (differentiable; at least
+    float32, so that it stays finite under bf16 autocast)."""
     return torch.softmax(full(classifier(x)), 1)[:, list(labels)].sum(1)
 
 
