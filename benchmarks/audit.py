@@ -157,7 +157,7 @@ def tables(records: list[dict]) -> str:
         "deciding success (rows marked redaction). relearn: fine-tuning steps on 10 held-out images of the class until the residual rate is back at half the pre-trained "
         "model's. inversion: pixel MSE of the best reconstruction of held-out images of the class, and the judge's accuracy on those reconstructions. "
         "`reject` changes no weight: latent-search and inversion attack its generator (what anyone holding the weights samples without the filter), "
-        "while relearn counts the residual through its filter, which keeps rejecting the class.",
+        "while relearn counts the residual of samples drawn through its filter.",
         "",
         "| data set | class | method | residual (95% upper) / pre-trained | FID / pre-trained | latent-search success (95% upper) | pre-trained | retrain | steered by | relearn steps | retrain relearn steps | inversion MSE class / pre-trained / retrain | judge acc on inversions (class) |",
         "|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
