@@ -169,26 +169,29 @@ def ddp_runs(work: Path, variants: tuple[tuple[str, list[str], list[str]], ...])
     return runs, early
 
 
+def _after_deltas(runs: dict, early: dict, ref: str, other: str, prefix: str) -> dict:
+    """`other` against `ref` after the redaction: residual-rate and FID differences, and the largest
+    weight difference after the first (2) steps."""
+    a, b = runs[ref]["after"], runs[other]["after"]
+    return {f"{prefix}_residual_delta": b["residual_rate"] - a["residual_rate"],
+            f"{prefix}_fid_delta_pct": 100 * (b["fid"] - a["fid"]) / a["fid"],
+            f"{prefix}_early_max_weight_diff": max(float((early[other][k] - early[ref][k]).abs().max()) for k in early[ref])}
+
+
 def ddp_part(work: Path) -> dict:
     """benchmarks/ddp_check.py in one process and in two (gloo); the figures' differences."""
     # single_threads2: one process with 2 torch threads instead of 1 - the same computation, summed in
-    # another order; how far float rounding alone moves the method's result.
+    # another order; how far float rounding alone moves the method's result. single_seed1: the
+    # method's own spread.
     runs, early = ddp_runs(work, (("single", [sys.executable], []), ("multi", LAUNCH, []), ("single_seed1", [sys.executable], ["--seed", "1"]),
                                   ("single_threads2", [sys.executable], ["--threads", "2"])))
     a, b = runs["single"], runs["multi"]
-    return {"ddp_residual_delta": b["after"]["residual_rate"] - a["after"]["residual_rate"],
+    seed = _after_deltas(runs, early, "single", "single_seed1", "seed")
+    del seed["seed_early_max_weight_diff"]
+    return {**_after_deltas(runs, early, "single", "multi", "ddp"), **_after_deltas(runs, early, "single", "single_threads2", "threads"), **seed,
             "ddp_residual_bound": a["after"]["residual_upper95"] - a["after"]["residual_rate"],
-            "ddp_fid_delta_pct": 100 * (b["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
             "ddp_eval_fid_delta_pct": 100 * (b["before"]["fid"] - a["before"]["fid"]) / a["before"]["fid"],
             "ddp_eval_residual_delta": b["before"]["residual_rate"] - a["before"]["residual_rate"],
-            # The method's own spread: one process, another seed.
-            "seed_fid_delta_pct": 100 * (runs["single_seed1"]["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
-            "seed_residual_delta": runs["single_seed1"]["after"]["residual_rate"] - a["after"]["residual_rate"],
-            "threads_fid_delta_pct": 100 * (runs["single_threads2"]["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
-            "threads_residual_delta": runs["single_threads2"]["after"]["residual_rate"] - a["after"]["residual_rate"],
-            # After the first (2) steps: the largest weight difference, 2 processes vs 1, and 2 threads vs 1.
-            "ddp_early_max_weight_diff": max(float((early["multi"][k] - early["single"][k]).abs().max()) for k in early["single"]),
-            "threads_early_max_weight_diff": max(float((early["single_threads2"][k] - early["single"][k]).abs().max()) for k in early["single"]),
             "ddp_detail": runs}
 
 
@@ -196,12 +199,9 @@ def ddp_float64_part(work: Path) -> dict:
     """The same pair in float64: the processes still sum in another order, but rounding starts ~1e9
     times smaller, so it shows whether the distributed path computes the one-process result."""
     runs, early = ddp_runs(work, (("single_f64", [sys.executable], ["--dtype", "float64"]), ("multi_f64", LAUNCH, ["--dtype", "float64"])))
-    a, b = runs["single_f64"], runs["multi_f64"]
-    return {"ddp64_residual_delta": b["after"]["residual_rate"] - a["after"]["residual_rate"],
-            "ddp64_residual_bound": a["after"]["residual_upper95"] - a["after"]["residual_rate"],
-            "ddp64_fid_delta_pct": 100 * (b["after"]["fid"] - a["after"]["fid"]) / a["after"]["fid"],
-            "ddp64_early_max_weight_diff": max(float((early["multi_f64"][k] - early["single_f64"][k]).abs().max()) for k in early["single_f64"]),
-            "ddp64_detail": runs}
+    a = runs["single_f64"]["after"]
+    return {**_after_deltas(runs, early, "single_f64", "multi_f64", "ddp64"),
+            "ddp64_residual_bound": a["residual_upper95"] - a["residual_rate"], "ddp64_detail": runs}
 
 
 PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64")
