@@ -249,9 +249,39 @@ def test_debias_moves_the_mix_toward_the_target(tiny_flow, flow_data, tiny_class
     target = DistributionTarget(classifier=tiny_classifier, shares=(0.5, 0.5), source="tiny")
     z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
     before = sample_mix(tiny_flow, tiny_classifier, z)[1]
-    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, steps=60, lr=2e-3, refresh_every=20, mix_samples=500, mix_tol=0.05)
+    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, steps=60, lr=2e-3, mix_every=20, mix_samples=500, mix_tol=0.05)
     after = sample_mix(edited, tiny_classifier, z)[1]
     assert abs(after - 0.5) < abs(before - 0.5) - 0.05, (before, after, log["offsets_nats"])
+    # The run ends on the measured state nearest the target: no measurement of the run was nearer.
+    measured = [h["max_err"] for h in log["history"]]
+    assert log["max_mix_error_classifier"] <= min(measured) + 1e-12, (log["max_mix_error_classifier"], measured)
+
+
+def test_debias_stream_stays_within_its_bounds():
+    from genredact.methods.taming import _clamp_shares
+
+    data = torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=torch.float64)
+    wound = torch.tensor([0.97, 0.03, 0.0, 0.0], dtype=torch.float64)  # a stream wound up onto one class
+    out = _clamp_shares(wound, data / 4, data * 4)
+    assert out.sum() == pytest.approx(1.0)
+    assert (out >= data / 4 - 1e-12).all() and (out <= data * 4 + 1e-12).all(), out
+    assert out[0] > out[1] > out[2] >= out[3]  # the correction's order is kept
+    inside = torch.tensor([0.4, 0.35, 0.2, 0.05], dtype=torch.float64)
+    assert torch.allclose(_clamp_shares(inside, data / 4, data * 4), inside)  # nothing to clamp: unchanged
+
+
+def test_self_forget_lowers_the_class_share(tiny_flow, flow_data, tiny_classifier):
+    """Class mode with self_forget: the model's own samples of the class join the forget batches."""
+    from genredact.methods._flow import sample_mix
+
+    target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
+    z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
+    before = sample_mix(tiny_flow, tiny_classifier, z)[1]
+    opts = dict(steps=60, lr=2e-3, share_every=10, mix_samples=400, share_goal=0.01, remember_tol=None, **FAST)
+    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, self_forget=0.5, **opts)
+    assert sample_mix(edited, tiny_classifier, z)[1] < before - 0.05, (before, log["class_share_classifier"])
+    with pytest.raises(GenredactError, match="self_forget must lie in"):
+        redact(tiny_flow, target, "taming", data=flow_data, progress=False, self_forget=1.0)
 
 
 def test_bad_input_gets_one_sentence(tiny_flow, flow_data, tiny_classifier, tiny_gan):
