@@ -280,8 +280,11 @@ def test_self_forget_lowers_the_class_share(tiny_flow, flow_data, tiny_classifie
     opts = dict(steps=60, lr=2e-3, share_every=10, mix_samples=400, share_goal=0.01, remember_tol=None, **FAST)
     edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, self_forget=0.5, **opts)
     assert sample_mix(edited, tiny_classifier, z)[1] < before - 0.05, (before, log["class_share_classifier"])
+    assert log["self_forget_pool"] == round(log["class_share_classifier"] * 400)  # the class's samples among the 400
     with pytest.raises(GenredactError, match="self_forget must lie in"):
         redact(tiny_flow, target, "taming", data=flow_data, progress=False, self_forget=1.0)
+    with pytest.raises(GenredactError, match="self_forget works on a class target"):
+        redact(tiny_flow, _indices_target(flow_data, [1, 2]), "taming", data=flow_data, progress=False, self_forget=0.5)
 
 
 def test_bad_input_gets_one_sentence(tiny_flow, flow_data, tiny_classifier, tiny_gan):

@@ -270,6 +270,8 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     # Scoring a large check set is the costly part of a step: do it on refresh steps only.
     check_every = 1 if len(check_x) <= 64 else config.refresh_every
 
+    if config.self_forget and not by_share:
+        raise GenredactError("self_forget works on a class target whose share is measured (a label or a classifier's label, share_goal set); drop it for images")
     labels = torch.as_tensor(list(target.labels)) if by_share else None
 
     @torch.no_grad()
@@ -280,10 +282,9 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             state["class_share"] = class_share(edited, target, z_bank)
             return state["class_share"]
         x = edited.generate_batched(z_bank)
-        clf = target.classifier.to(x.device)
-        hit = torch.isin(torch.cat([clf(x[j : j + 500]).argmax(1) for j in range(0, len(x), 500)]).cpu(), labels)
+        hit = torch.isin(target.classifier.predict(x)[0].argmax(1), labels)
         state["class_share"] = float(hit.double().mean())
-        state["generated"] = x[hit].cpu().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+        state["generated"] = x[hit.to(x.device)].cpu().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
         return state["class_share"]
 
     def stop(i: int) -> str:
@@ -360,6 +361,8 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     }
     if by_share:
         log.update(class_share_classifier=measure_share(), share_goal=config.share_goal, temperature=config.temperature)
+        if config.self_forget:
+            log["self_forget_pool"] = len(state["generated"])  # the model's own samples of the class at the end
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
 
 
