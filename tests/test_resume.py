@@ -21,7 +21,11 @@ REDACT = ["redact", "mnist-dcgan", "--method", "redact-classifier", "--target", 
 
 
 def _cli(args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "genredact", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    # One torch thread: with two, about 1 in 10-20 uninterrupted runs of this redaction is not bit-identical
+    # to the others (benchmarks/determinism_check.py; an open issue-7 finding, not a resume fault), and
+    # this test is about resume.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "genredact", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kw)
 
 
 def test_redaction_killed_with_sigkill_resumes_bit_identical(tmp_path):
