@@ -59,6 +59,14 @@ CLASS_REMEMBER_LONG_ROW = ("taming (alpha=0.1, gamma=0.2, 1500 steps)", "taming"
 DEBIAS_FAST_ROW = ("taming (lr=3e-4, batch 32, 1500 steps)", "taming", {"lr": 3e-4, "remember_batch": 32, "steps": 1500})
 
 
+def forget_indices(train, lab: int, sizes: list[int] | tuple[int, ...], seed: int = 0) -> dict[int, np.ndarray]:
+    """The train indices each images-mode size forgets: `sizes` drawn in order from one generator
+    (the benchmark's draw; the probes call it with the default sizes to get the same images)."""
+    rng = np.random.default_rng(seed)
+    pool = np.flatnonzero(train.y == lab)
+    return {n: np.sort(rng.choice(pool, n, replace=False)) for n in sizes}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=list(MODELS))
@@ -93,11 +101,10 @@ def main(argv: list[str] | None = None) -> None:
         recipe_steps = FlowRecipe().steps
         retrain = {"retrain_wall_s": rlog["wall_s"] * recipe_steps / rlog["steps"], "retrain_measured_wall_s": rlog["wall_s"], "retrain_measured_steps": rlog["steps"], "retrain_recipe_steps": recipe_steps}
         print(f"   retrain: {rlog['steps']} steps in {rlog['wall_s']:.1f}s -> {retrain['retrain_wall_s']:.1f}s for the recipe's {recipe_steps}", flush=True)
-        rng = np.random.default_rng(args.seed)
         pool = np.flatnonzero(train.y == lab)
         jobs = []
-        for n in args.sizes:  # drawn first, so a size's images do not depend on which modes run
-            idx = np.sort(rng.choice(pool, n, replace=False))
+        # drawn first, so a size's images do not depend on which modes run
+        for n, idx in forget_indices(train, lab, args.sizes, args.seed).items():
             if "images" in args.modes:
                 jobs.append(("images", n, f"indices={','.join(map(str, idx))}", label))
         if "class" in args.modes:

@@ -7,11 +7,10 @@ prints the share the judge puts in the class, and writes a grid of the first 64 
 """
 import sys
 
-import numpy as np
 import torch
-from PIL import Image
 
 from genredact.flow_evaluation import EVAL_TEMPERATURE
+from genredact.report.grids import save_grid
 from genredact.seeding import make_generator
 from genredact.zoo import load_classifier, load_model
 
@@ -23,11 +22,5 @@ c = list(judge.class_names).index(label)
 x = model.sample(n, temperature=EVAL_TEMPERATURE, generator=make_generator(1234))
 pred = judge.predict(x)[0].argmax(1)
 print(f"{name}: the judge puts {(pred == c).double().mean().item():.2%} of {n} samples (temperature {EVAL_TEMPERATURE}) in class {label}")
-imgs = ((x[pred == c][:64] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()[:, 0]
-side = imgs.shape[-1] + 2
-grid = np.zeros((8 * side, 8 * side), np.uint8)
-for i, im in enumerate(imgs):
-    r, k = divmod(i, 8)
-    grid[r * side + 1 : r * side + 1 + im.shape[0], k * side + 1 : k * side + 1 + im.shape[1]] = im
-Image.fromarray(grid).resize((8 * side * 2, 8 * side * 2), Image.NEAREST).save(out)
+save_grid(x[pred == c][:64], out, nrow=8)
 print(f"wrote {out}")

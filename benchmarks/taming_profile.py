@@ -12,7 +12,6 @@ import json
 import pstats
 import sys
 
-import numpy as np
 import torch
 
 torch.set_num_threads(1)
@@ -20,17 +19,13 @@ from genredact.api import redact
 from genredact.data import load_dataset
 from genredact.targets import parse_target
 from genredact.zoo import load_model
+from flow_taming import forget_indices
 
 ds, name, label, n, configs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])
 model = load_model(name)
 train = load_dataset(ds, "train")
 lab = train.class_names.index(label)
-rng = np.random.default_rng(0)
-pool = np.flatnonzero(train.y == lab)
-for size in (1, 5, 15):  # the benchmark's draw order
-    idx = np.sort(rng.choice(pool, size, replace=False))
-    if size == n:
-        break
+idx = forget_indices(train, lab, (1, 5, 15))[n]  # the benchmark's images for that size
 tgt = parse_target("indices=" + ",".join(map(str, idx)), model)
 for cfg in configs:
     prof = cProfile.Profile()

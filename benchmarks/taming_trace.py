@@ -16,16 +16,14 @@ from genredact.api import redact
 from genredact.data import load_dataset
 from genredact.targets import parse_target
 from genredact.zoo import load_model
+from flow_taming import forget_indices
 from genredact.methods._flow import forget_split
 from genredact.metrics.flow import flow_metrics
 ds, name, label, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 configs = json.loads(sys.argv[5])
 model = load_model(name); train = load_dataset(ds, "train"); test = load_dataset(ds, "test")
 lab = train.class_names.index(label)
-rng = np.random.default_rng(0); pool = np.flatnonzero(train.y == lab)
-for size in (1, 5, 15):
-    idx = np.sort(rng.choice(pool, size, replace=False))
-    if size == n: break
+idx = forget_indices(train, lab, (1, 5, 15))[n]  # the benchmark's images for that size
 tgt = parse_target("indices=" + ",".join(map(str, idx)), model)
 for cfg in configs:
     e, log = redact(model, tgt, "taming", data=train, seed=0, progress=False, **cfg)
