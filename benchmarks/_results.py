@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import json
 import platform
+import shlex
+import sys
 from pathlib import Path
 
 import torch
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
+
+
+def command_line(script: str, argv: list[str] | None = None) -> str:
+    """The command a benchmark was run with, quoted so that it can be pasted back into a shell."""
+    args = argv if argv is not None else sys.argv[1:]
+    return f"python benchmarks/{script} {shlex.join(args)}".strip()
 
 
 def replace_block(path: Path, name: str, body: str) -> None:

@@ -28,7 +28,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import command_line, HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
 from gan_redaction import HARDENED, METHOD_ROWS, MODELS  # noqa: E402
 
 RESULTS = HERE / "results" / "audit.json"
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = ("python benchmarks/audit.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    command = command_line("audit.py", argv)
     from genredact.audit import DEFAULT_ATTACKS
 
     attacks = args.attacks or DEFAULT_ATTACKS[args.family]

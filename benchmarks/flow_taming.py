@@ -37,7 +37,7 @@ from genredact.zoo import load_classifier, load_model
 from genredact.zoo.flow_recipes import FlowRecipe
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import command_line, HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "flow_taming.json"
 MODELS = {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"}
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = "python benchmarks/flow_taming.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("flow_taming.py", argv)
     common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n_samples": args.n, "temperature": EVAL_TEMPERATURE}
     extra = dict(s.split("=", 1) for s in args.set)
     for dataset in args.datasets:

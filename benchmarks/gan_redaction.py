@@ -23,7 +23,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, for_device, heading, on_gpu, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import command_line, HERE, for_device, heading, on_gpu, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = "python benchmarks/gan_redaction.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("gan_redaction.py", argv)
     common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n": args.n}
     for dataset in args.datasets:
         model = load_model(MODELS[dataset], device=args.device)

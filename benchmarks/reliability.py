@@ -33,7 +33,7 @@ from pathlib import Path
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, ROOT, device_name, replace_block, write_records  # noqa: E402
+from _results import command_line, HERE, ROOT, device_name, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "reliability.json"
 GAN_TINY = ["--set", "batch_size=16", "--no-eval", "--quiet", "--checkpoint-every", "0"]
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
-    command = "python benchmarks/reliability.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("reliability.py", argv)
     rec = {"device": device_name("cpu"), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip()}
     work = Path(tempfile.mkdtemp(prefix="genredact-reliability-"))
     try:

@@ -28,7 +28,7 @@ from genredact.seeding import make_generator
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import command_line, HERE, device_name, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "throughput.json"
 FAMILIES = {"gan": "mnist-dcgan", "flow": "mnist-flow", "inpainter": "mnist-inpainter-conv"}
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = "python benchmarks/throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("throughput.py", argv)
     if args.devices and "cuda" in args.devices and not torch.cuda.is_available():
         sys.exit("error: --devices cuda asked for, but torch sees no GPU here; leave it out to measure the CPU")
     devices = [torch.device(d) for d in (args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))]
