@@ -48,7 +48,19 @@ def device_name(device: str) -> str:
     """The device a benchmark ran on, as recorded in every result."""
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"CPU ({cpu_model()}, {platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown CPU" elsewhere): wall times on two machines of
+    one architecture can differ several-fold (the 2-core machines here have been Intel and AMD EPYC)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def for_device(path: Path, device: str) -> Path:

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import command_line, HERE, replace_block, write_records  # noqa: E402
+from _results import command_line, cpu_model, HERE, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "demo_time.json"
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         records.append({
             "benchmark": "demo_time", "repeat": i, "wall_s": wall, "redaction_wall_s": after["wall_s"],
             "residual_rate": after["residual_rate"], "residual_upper95": after["residual_upper95"], "fid": after["fid"],
-            "cpu_count": os.cpu_count(), "device": f"CPU ({platform.machine()}, {os.cpu_count()} cores)",
+            "cpu_count": os.cpu_count(), "device": f"CPU ({cpu_model()}, {platform.machine()}, {os.cpu_count()} cores)",
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command_line("demo_time.py", argv),
         })
         shutil.rmtree(out.parent, ignore_errors=True)

@@ -235,7 +235,7 @@ def write_tables(records: list[dict]) -> None:
         "Models: the zoo flows `fashion-flow` and `mnist-flow`. Images mode forgets n training images of one class (Sandal / 7) given as train "
         "indices; class mode forgets every training image of that class; debias asks for that class at 30% of the samples (the other classes keep "
         "their relative proportions, as the classifier that measures the mix saw them before: the redaction classifier for the method, the judge for the table). Likelihood quantile q = 1 - Phi((BPD - mu) / sigma), mu and sigma of each model on random remember images (training images outside the forget set, as taming defines them: "
-        "2000 for the images rows, the 1500-step class row and the MNIST class retrain (the full 8000-step recipe); the other class rows, run earlier, used 500 training images outside the class, which is their remember data; the images rows of 2026-11-23 ran beside other jobs on the 2-core machine, retrain included, so their wall times carry that load); the band is |BPD - (mu + 4 sigma)| <= 0.6 sigma, i.e. q <= the band quantile shown; held-out = test images of the class; NN = the "
+        "2000 for the images rows, the 1500-step class rows and the MNIST class retrain (the full 8000-step recipe); the other class rows, run earlier, used 500 training images outside the class, which is their remember data; the images rows of 2026-11-23 ran beside other jobs on the 2-core machine, retrain included, so their wall times carry that load); the band is |BPD - (mu + 4 sigma)| <= 0.6 sigma, i.e. q <= the band quantile shown; held-out = test images of the class; NN = the "
         "forget images' nearest training neighbours in the evaluation judge's feature space; W1 = Wasserstein-1 distance between the retain BPD "
         "distributions before and after; membership AUC = chance that a forget image is more likely than an unseen test image of its class "
         f"(0.5: indistinguishable). Class shares: samples at temperature {EVAL_TEMPERATURE} under the independent evaluation judge "
@@ -249,7 +249,8 @@ def write_tables(records: list[dict]) -> None:
         "classifier vs judge shares T-shirt 19.8% vs 8.5%, Bag 15.1% vs 11.2%, Sneaker 9.0% vs 1.4%, Pullover 6.0% vs 1.0%. "
         "MNIST class rows: the judge also counts the flow's malformed strokes (hooks, open loops) as 7 (grid: "
         "`python benchmarks/judge_class_grid.py mnist-flow mnist 7 benchmarks/figures/mnist-flow_judge_7.png`, 17.25% of 2000 pre-trained "
-        "samples), so even the full 8000-step retrain, which never saw a 7, makes 9.34% \"7\"s under it.",
+        "samples), so even the full 8000-step retrain, which never saw a 7, makes 9.34% \"7\"s under it. The self_forget row takes a quarter "
+        "of each forget batch from the model's own samples that the redaction classifier puts in the class (re-drawn at each share measurement).",
         "",
         "\n".join(lines),
     ])
