@@ -5,6 +5,7 @@ import json
 import platform
 import shlex
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -17,6 +18,11 @@ def command_line(script: str, argv: list[str] | None = None) -> str:
     """The command a benchmark was run with, quoted so that it can be pasted back into a shell."""
     args = argv if argv is not None else sys.argv[1:]
     return f"python benchmarks/{script} {shlex.join(args)}".strip()
+
+
+def stamp(script: str, device: str, argv: list[str] | None = None) -> dict[str, str]:
+    """What every benchmark record carries: the device it ran on, the UTC date and the command."""
+    return {"device": device_name(device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command_line(script, argv)}
 
 
 def replace_block(path: Path, name: str, body: str) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -28,7 +27,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import command_line, HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, load_records, replace_block, write_records  # noqa: E402
 from gan_redaction import HARDENED, METHOD_ROWS, MODELS  # noqa: E402
 
 RESULTS = HERE / "results" / "audit.json"
@@ -63,11 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = command_line("audit.py", argv)
     from genredact.audit import DEFAULT_ATTACKS
 
     attacks = args.attacks or DEFAULT_ATTACKS[args.family]
-    common = {"family": args.family, "device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command}
+    common = {"family": args.family, **stamp("audit.py", args.device, argv)}
     for dataset in args.datasets:
         model = load_model(FAMILY_MODELS[args.family][dataset], device=args.device)
         judge = load_classifier(dataset, role="judge", device=args.device)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from genredact.zoo import load_classifier, load_model
 from genredact.zoo.flow_recipes import FlowRecipe
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import command_line, HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "flow_taming.json"
 MODELS = {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"}
@@ -89,8 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = command_line("flow_taming.py", argv)
-    common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n_samples": args.n, "temperature": EVAL_TEMPERATURE}
+    common = {**stamp("flow_taming.py", args.device, argv), "n_samples": args.n, "temperature": EVAL_TEMPERATURE}
     extra = dict(s.split("=", 1) for s in args.set)
     for dataset in args.datasets:
         model = load_model(MODELS[dataset], device=args.device)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -23,7 +22,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import command_line, HERE, for_device, heading, on_gpu, ROOT, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, on_gpu, ROOT, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
@@ -65,8 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS = for_device(RESULTS, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = command_line("gan_redaction.py", argv)
-    common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n": args.n}
+    common = {**stamp("gan_redaction.py", args.device, argv), "n": args.n}
     for dataset in args.datasets:
         model = load_model(MODELS[dataset], device=args.device)
         judge = load_classifier(dataset, role="judge", device=args.device)

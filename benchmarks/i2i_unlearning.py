@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -27,7 +26,7 @@ from genredact.targets import parse_target
 from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import command_line, HERE, for_device, heading, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_unlearning.json"
 FORGET = {"half": {"fashion-mnist": "0,1,2,3,4", "mnist": "0,1,2,3,4"}, "one": {"fashion-mnist": "Sandal", "mnist": "7"}}
@@ -56,8 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     opts = {k: v for k, _, v in (s.partition("=") for s in args.set)}
-    command = command_line("i2i_unlearning.py", argv)
-    common = {"device": device_name(args.device), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip(), "n": args.n}
+    common = {**stamp("i2i_unlearning.py", args.device, argv), "n": args.n}
     for dataset in args.datasets:
         test = load_dataset(dataset, "test")
         judge = load_classifier(dataset, role="judge", device=args.device)

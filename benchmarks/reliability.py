@@ -27,13 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import command_line, HERE, ROOT, device_name, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, ROOT, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "reliability.json"
 GAN_TINY = ["--set", "batch_size=16", "--no-eval", "--quiet", "--checkpoint-every", "0"]
@@ -214,8 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
-    command = command_line("reliability.py", argv)
-    rec = {"device": device_name("cpu"), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip()}
+    rec = stamp("reliability.py", "cpu", argv)
     work = Path(tempfile.mkdtemp(prefix="genredact-reliability-"))
     try:
         if "resume" in args.parts:

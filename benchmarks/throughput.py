@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -28,7 +27,7 @@ from genredact.seeding import make_generator
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import command_line, HERE, device_name, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, load_records, replace_block, write_records  # noqa: E402
 
 RESULTS = HERE / "results" / "throughput.json"
 FAMILIES = {"gan": "mnist-dcgan", "flow": "mnist-flow", "inpainter": "mnist-inpainter-conv"}
@@ -170,7 +169,6 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    command = command_line("throughput.py", argv)
     if args.devices and "cuda" in args.devices and not torch.cuda.is_available():
         sys.exit("error: --devices cuda asked for, but torch sees no GPU here; leave it out to measure the CPU")
     devices = [torch.device(d) for d in (args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))]
@@ -178,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     widths = [16, 32] if args.quick else [32, 64, 128]
     records = []
     for device in devices:
-        common = {"device": device_name(device.type), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": command.strip()}
+        common = stamp("throughput.py", device.type, argv)
         print(f"== {common['device']}", flush=True)
         # a GPU gets larger counts: 5000 images and 20 steps are over before its clocks and caches settle
         n, steps = (500, 3) if args.quick else (20000, 200) if device.type == "cuda" else (5000, 20)
