@@ -151,6 +151,28 @@ def test_proxy_retain_folder_and_retrain(inpainter, tiny_classifier, tiny_data, 
     assert rlog["train_images"] == int((tiny_data.y == 0).sum()) and new.encoder is not inpainter.encoder
 
 
+def test_refined_proxy_is_the_teachers_fill_without_forget_content(inpainter, tiny_classifier, tiny_data, tmp_path):
+    from PIL import Image
+
+    from genredact.methods.encoder_unlearn import refine_proxy
+
+    (tmp_path / "proxy").mkdir()
+    for i, img in enumerate(tiny_data.x[:40]):
+        Image.fromarray(255 - img[0]).save(tmp_path / "proxy" / f"{i}.png")
+    proxy = ImageData("p", (255 - tiny_data.x[:40]).astype(np.uint8), np.zeros(40, np.int64), ("proxy",))
+    t = _target(tiny_classifier)
+    refined = refine_proxy(inpainter, proxy, 3, 30, t, torch.Generator().manual_seed(0))
+    again = refine_proxy(inpainter, proxy, 3, 30, t, torch.Generator().manual_seed(0))
+    assert np.array_equal(refined.x, again.x) and 0 < len(refined) <= 30  # a draw of 30, forget-class fills dropped
+    assert bool(t.valid(to_float(refined.x)).all())
+    # The teacher has filled every image: none is left as a proxy image.
+    assert not any(np.array_equal(r, p) for r in refined.x for p in proxy.x)
+    _, log = redact(inpainter, t, "encoder-unlearn", data=tiny_data, seed=0, progress=False, retain=f"proxy:{tmp_path / 'proxy'}", refine=3, refine_images=30, **FAST)
+    assert 0 < log["retain_images"] <= 30 and "refined by 3 rounds" in log["retain_source"]
+    with pytest.raises(GenredactError, match="proxy retain set only"):
+        redact(inpainter, t, "encoder-unlearn", data=tiny_data, seed=0, progress=False, refine=2, steps=1)
+
+
 def test_i2i_metrics_separate_forget_and_retain(inpainter, tiny_classifier, tiny_data):
     res = evaluate_i2i(inpainter, tiny_data, (1,), tiny_classifier, masks=(("center", 0.5), ("outpaint", 0.25)))
     assert set(res) == {"center-0.5", "outpaint-0.25"}
