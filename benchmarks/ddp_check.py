@@ -7,6 +7,12 @@
 The zoo's MNIST DCGAN, digit 7 redacted with redact-classifier (its defaults; every process takes its
 shard of the same batch), evaluated under the independent judge on --n samples. The main process writes
 the figures.
+
+    python benchmarks/ddp_check.py --family inpainter --out single.json
+
+With `--family inpainter`: the zoo's MNIST convolutional inpainter, digits 0-4 unlearned with
+encoder-unlearn (its defaults, real retain data), and the paired image-to-image metrics of --n test
+images per split (each process completes and judges its shard).
 """
 from __future__ import annotations
 
@@ -36,8 +42,11 @@ def main() -> None:
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                     help="float64 runs model, judge and data in double precision: float rounding then starts ~1e9 times smaller")
     ap.add_argument("--early-steps", type=int, default=2, help="a second, short redaction whose weights are saved for comparison")
+    ap.add_argument("--family", choices=["gan", "inpainter"], default="gan", help="gan (default) or inpainter (float32 only)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.family == "inpainter":
+        return inpainter(args)
     dtype = getattr(torch, args.dtype)
     torch.set_default_dtype(dtype)  # latents and data (genredact.data.to_float) follow the default dtype
     model = load_model("mnist-dcgan").to(dtype)
@@ -56,6 +65,26 @@ def main() -> None:
         save_file({k: v.detach().contiguous() for k, v in weights.items()}, args.out + ".early.safetensors")
         Path(args.out).write_text(json.dumps({"world": world()[1], "dtype": args.dtype, "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
                                               "redact_wall_s": log["wall_s"], "eval_wall_s": eval_s}))
+
+
+def inpainter(args: argparse.Namespace) -> None:
+    from genredact.data import load_dataset
+    from genredact.metrics.i2i import evaluate_i2i
+
+    model = load_model("mnist-inpainter-conv")
+    judge = load_classifier("mnist", role="judge")
+    target = parse_target("label=0,1,2,3,4", model)
+    test = load_dataset("mnist", "test")
+
+    def figures(m: torch.nn.Module) -> dict:
+        return {f"{mask}/{split}": {k: v for k, v in r.items() if k != "n"} for mask, splits in evaluate_i2i(m, test, target.labels, judge, n=args.n).items()
+                for split, r in splits.items()}
+
+    before = figures(model)
+    edited, log = redact(model, target, "encoder-unlearn", seed=args.seed, progress=False)
+    after = figures(edited)
+    if is_main():
+        Path(args.out).write_text(json.dumps({"world": world()[1], "before": before, "after": after, "redact_wall_s": log["wall_s"]}))
 
 
 if __name__ == "__main__":

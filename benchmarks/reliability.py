@@ -12,6 +12,8 @@
   against 1 process: the same evaluation, and a redaction whose processes each take their shard of
   the same batch.
 * ddp-float64: the same redaction pair in float64, where float rounding starts ~1e9 times smaller.
+* ddp-i2i: `ddp_check.py --family inpainter` the same way (float32): encoder-unlearn on the zoo's MNIST
+  convolutional inpainter and the paired image-to-image metrics (FID of outputs vs truth, per mask and split).
 
 Writes benchmarks/results/reliability.json and its table in benchmarks/RESULTS.md.
 """
@@ -163,7 +165,8 @@ def ddp_runs(work: Path, variants: tuple[tuple[str, list[str], list[str]], ...])
         if res.returncode != 0:
             raise SystemExit(f"ddp_check ({name}) failed: {res.stderr.strip()[-1500:]}")
         runs[name] = json.loads(out.read_text())
-        early[name] = load_file(str(out) + ".early.safetensors")
+        if Path(str(out) + ".early.safetensors").exists():
+            early[name] = load_file(str(out) + ".early.safetensors")
         print(f"  {name}: {runs[name]}", flush=True)
     return runs, early
 
@@ -203,7 +206,22 @@ def ddp_float64_part(work: Path) -> dict:
             "ddp64_residual_bound": a["residual_upper95"] - a["residual_rate"], "ddp64_detail": runs}
 
 
-PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64")
+def ddp_i2i_part(work: Path) -> dict:
+    """encoder-unlearn and the paired metrics in one process and in two (float32): the FID and accuracy
+    differences of every mask and split, before (one model evaluated) and after the unlearning."""
+    runs, _ = ddp_runs(work, (("single_i2i", [sys.executable], ["--family", "inpainter"]), ("multi_i2i", LAUNCH, ["--family", "inpainter"])))
+    a, b = runs["single_i2i"], runs["multi_i2i"]
+
+    def deltas(when: str, key: str, pct: bool) -> dict[str, float]:
+        return {k: (100 * (b[when][k][key] / a[when][k][key] - 1) if pct else b[when][k][key] - a[when][k][key]) for k in a[when]}
+
+    fid_after = deltas("after", "fid", True)
+    return {"ddp_i2i_fid_delta_pct": fid_after, "ddp_i2i_max_fid_delta_pct": max(fid_after.values(), key=abs),
+            "ddp_i2i_max_acc_delta": max(deltas("after", "acc", False).values(), key=abs),
+            "ddp_i2i_eval_max_fid_delta_pct": max(deltas("before", "fid", True).values(), key=abs), "ddp_i2i_detail": runs}
+
+
+PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64", "ddp-i2i")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -228,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
         if "ddp-float64" in args.parts:
             print("2 processes against 1, float64 ...", flush=True)
             rec.update(ddp_float64_part(work))
+        if "ddp-i2i" in args.parts:
+            print("2 processes against 1, image-to-image ...", flush=True)
+            rec.update(ddp_i2i_part(work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     # A run of some parts keeps the other parts' figures; each part records the command that measured it.
@@ -267,6 +288,10 @@ def table(r: dict) -> str:
         ("the same in float64: residual-rate difference (bound) / FID difference / weight difference after 2 steps",
          f"{r['ddp64_residual_delta']:+.4f} ({r['ddp64_residual_bound']:.4f}) / {r['ddp64_fid_delta_pct']:+.1e}% / {r['ddp64_early_max_weight_diff']:.1e}"
          if r.get("ddp64_fid_delta_pct") is not None else "not measured", "<= 2%"),
+        ("2 processes vs 1, encoder-unlearn (float32), largest over masks and forget / retain splits: FID difference / judge-accuracy difference",
+         f"{r['ddp_i2i_max_fid_delta_pct']:+.3f}% / {r['ddp_i2i_max_acc_delta']:+.4f}" if r.get("ddp_i2i_max_fid_delta_pct") is not None else "not measured", "<= 2%"),
+        ("2 processes vs 1, paired metrics of one inpainter: largest FID difference",
+         f"{r['ddp_i2i_eval_max_fid_delta_pct']:+.1e}%" if r.get("ddp_i2i_eval_max_fid_delta_pct") is not None else "not measured", "0"),
     ]
     lines = [
         "## Reliability (`benchmarks/reliability.py`)",

@@ -37,17 +37,17 @@ def main() -> None:
                          progress=False, steps=args.steps, batch_size=32, pool_size=64)
     after = evaluate(edited, **kw)
     bn = batchnorm_fit()
-    others = flow_and_inpainter(data, clf)
+    others, i2i = flow_and_inpainter(data, clf)
     if is_main():
         Path(args.out).write_text(json.dumps({"world": world()[1], "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
                                               "steps": log["steps"], "generator": [p.tolist() for p in edited.generator.parameters()],
-                                              "batchnorm_net": bn, "others": others}))
+                                              "batchnorm_net": bn, "others": others, "i2i_eval": i2i}))
 
 
-def flow_and_inpainter(data, clf) -> dict[str, list]:
+def flow_and_inpainter(data, clf) -> tuple[dict[str, list], dict]:
     """A tiny flow trained by the zoo recipe and tamed (its remember term uses the batch's BPD spread): their
     weights; a tiny inpainter trained and unlearned by encoder-unlearn and two baselines: their fills of
-    fixed masked images. (Not the inpainters' weights: a convolution's bias feeding a GroupNorm has a
+    fixed masked images, and the paired image-to-image metrics of the unlearned one. (Not the inpainters' weights: a convolution's bias feeding a GroupNorm has a
     gradient that is rounding noise, which Adam scales up to full steps, so those biases differ between
     any two summation orders while the outputs do not.)"""
     from genredact.data import to_float
@@ -76,7 +76,9 @@ def flow_and_inpainter(data, clf) -> dict[str, list]:
             with torch.no_grad():
                 xm, m = model.mask(x, kind="center", size=0.5)
                 result[name] = [model.eval().decode(model.encode(xm, m)).tolist()]
-    return result
+    from genredact.metrics.i2i import evaluate_i2i
+
+    return result, evaluate_i2i(out["encoder-unlearn"], data, (1,), clf, masks=(("center", 0.5), ("outpaint", 0.25)))
 
 
 def batchnorm_fit(steps: int = 30, batch: int = 24) -> dict[str, list]:

@@ -48,3 +48,9 @@ def test_two_processes_agree_with_one(tmp_path):
         tol = 1e-5 if name in ("flow", "taming") else 2e-4
         for p, q in zip(values, multi["others"][name]):
             assert torch.allclose(torch.tensor(q, dtype=torch.float64), torch.tensor(p, dtype=torch.float64), rtol=0, atol=tol), name
+    # The paired image-to-image metrics: each process completes and judges its shard; the figures are the whole set's.
+    for mask, splits in single["i2i_eval"].items():
+        for split, figures in splits.items():
+            assert multi["i2i_eval"][mask][split]["n"] == figures["n"]
+            for key in ("fid", "acc", "cos", "psnr"):
+                assert multi["i2i_eval"][mask][split][key] == pytest.approx(figures[key], rel=1e-4, abs=1e-6), (mask, split, key)

@@ -5,6 +5,9 @@ held-out forget and retain images separately, per mask:
 - `acc`: the judge's accuracy on the outputs (retain should stay high, forget fall to chance or below);
 - `cos`: mean cosine similarity of judge embeddings, output vs its own ground truth (the paper's CLIP score);
 - `psnr`: PSNR inside the hole, images scaled to [0, 1].
+
+Under `accelerate launch` each process completes and judges its shard of the images; the per-image
+results are gathered, so every process computes the figures of the whole set.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import torch
 from torch import nn
 
 from genredact.data import ImageData, to_float
+from genredact.engine import dist
 from genredact.errors import GenredactError
 from genredact.metrics.functional import fid
 
@@ -39,19 +43,28 @@ def paired_metrics(model: nn.Module, x: torch.Tensor, y: np.ndarray, judge: nn.M
     """Metrics of `model`'s outputs on images `x` (N, C, H, W) in [-1, 1] with labels `y`, for one mask."""
     if x.shape[0] < 2:
         raise GenredactError(f"paired metrics need at least 2 images, got {x.shape[0]}")
-    out = model.complete(x, kind=kind, size=size)
+    n = x.shape[0]
+    part = dist.shard(x)
+    out = model.complete(part, kind=kind, size=size)
     _, m = model.mask(x[:1], kind=kind, size=size)
     probs, feats = judge.predict(out)
+    psnr = psnr_in_hole(out, part, m.cpu().expand_as(out[:, :1]))
+    probs, feats, psnr = (dist.gather(t, n) for t in (probs, feats, psnr))
     if truth_feats is None:
-        _, truth_feats = judge.predict(x)
+        truth_feats = judge_features(judge, x)
     cos = torch.nn.functional.cosine_similarity(feats, truth_feats, dim=1)
     return {
-        "n": int(x.shape[0]),
+        "n": int(n),
         "fid": float(fid(truth_feats, feats)),
         "acc": float((probs.argmax(1).numpy() == np.asarray(y)).mean()),
         "cos": float(cos.mean()),
-        "psnr": float(psnr_in_hole(out, x, m.cpu().expand_as(out[:, :1])).mean()),
+        "psnr": float(psnr.mean()),
     }
+
+
+def judge_features(judge: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The judge's features of images `x`, each process judging its shard (gathered)."""
+    return dist.gather(judge.predict(dist.shard(x))[1], x.shape[0])
 
 
 @torch.no_grad()
@@ -79,7 +92,7 @@ def evaluate_i2i(
             continue
         x = to_float(data.x[:n] if n else data.x)
         y = data.y[:n] if n else data.y
-        prepared[split] = (x, y, judge.predict(x)[1])
+        prepared[split] = (x, y, judge_features(judge, x))
     for kind, size in masks:
         out[mask_name(kind, size)] = {
             split: paired_metrics(model, x, y, judge, kind=kind, size=size, truth_feats=tf) for split, (x, y, tf) in prepared.items()
