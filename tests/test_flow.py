@@ -465,3 +465,17 @@ def test_flow_methods_run_under_bf16(method, spec, tiny_flow, flow_data, tiny_cl
     edited, log = redact(tiny_flow, target, method, data=flow_data, seed=0, progress=False, precision="bf16", **opts)
     assert log["precision"] == "bf16" and log["steps"] >= 1
     assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in edited.state_dict().values() if v.is_floating_point())
+
+
+def test_debias_correction_steers_open_classes_as_one_group():
+    from genredact.methods.taming import _mix_correction
+
+    p = np.array([0.10, 0.50, 0.40])  # measured: class 0 named (wanted 0.3), classes 1 and 2 left open
+    q = np.array([0.30, 0.35, 0.35])
+    err, corr = _mix_correction(p, q)
+    assert err == pytest.approx(0.20) and corr == pytest.approx(np.log(p / q))  # each class toward its own share
+    err, corr = _mix_correction(p, q, np.array([False, True, True]))
+    # The open pair is 0.9 against 0.7 wanted: both get the group's correction, whatever their split.
+    assert err == pytest.approx(0.20) and corr == pytest.approx([np.log(0.1 / 0.3), np.log(0.9 / 0.7), np.log(0.9 / 0.7)])
+    _, corr = _mix_correction(np.array([0.0005, 0.9995, 0.0]), q, np.array([False, True, True]))
+    assert corr[0] == -3.0  # a (nearly) empty class gets the bounded correction, not -inf

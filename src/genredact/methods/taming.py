@@ -76,6 +76,12 @@ moves the mix by a few points: on mnist-flow at lr 3e-4 the classifier's max err
   (which scales its mass by exp(-delta_c)), and delta grows by gain * log(p_c / q_c) at each measurement.
   On fashion-flow the network did not follow per-class offsets (RMS miss 4-6 nats) and the mix stalled.
 
+- mix_open="group": when the mix names some classes and leaves the others open, the open classes are
+  steered as one group: the error and the correction are computed on the named shares and the open
+  group's total, and every open class gets the group's correction. The classifier's view of how the
+  open classes split among themselves is then not enforced (with "each", the default, it is; on
+  fashion-flow the redaction classifier and the judge disagree about exactly that split).
+
 The classifier that steers is the redaction classifier; evaluation uses an independent judge.
 """
 from __future__ import annotations
@@ -109,7 +115,7 @@ class TamingMethod(RedactionMethod):
     alpha (None: by forget-set size), gamma, remember (False: the no-remember ablation), kl,
     refresh_every, stat_images, stat_window, check_images, stop_share, by (labels|classifier for class targets),
     scale, forget_loss (auto|sigmoid|square), remember_tol, stop_margin, share_goal and share_every (class targets), warmup;
-    debias: temperature, mix_samples, mix_tol."""
+    debias: temperature, mix_samples, mix_every, mix_tol, mix_gain, mix_stream_ratio, debias (resample|offset), mix_open (each|group)."""
 
     name = "taming"
     families = ("flow",)
@@ -151,6 +157,7 @@ class TamingMethod(RedactionMethod):
         mix_gain: float | None = None
         mix_stream_ratio: float = 8.0
         debias: Literal["resample", "offset"] = "resample"
+        mix_open: Literal["each", "group"] = "each"
 
         def check(self) -> None:
             if min(self.steps, self.batch_size, self.remember_batch, self.refresh_every, self.share_every, self.stat_images, self.stat_window, self.check_images, self.mix_samples, self.mix_every) < 1:
@@ -163,6 +170,8 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"gamma must lie in [0, 1], got {self.gamma}")
             if self.mix_stream_ratio < 1:
                 raise GenredactError(f"mix_stream_ratio must be at least 1, got {self.mix_stream_ratio}")
+            if self.mix_open not in ("each", "group"):
+                raise GenredactError(f"mix_open must be 'each' or 'group', got {self.mix_open!r}")
             if self.mix_gain is not None and self.mix_gain <= 0:
                 raise GenredactError(f"mix_gain must be positive, got {self.mix_gain}")
             if not 0 < self.stop_margin <= 1:
@@ -367,6 +376,25 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
 
 
+def _grouped(p: np.ndarray, open_: np.ndarray) -> np.ndarray:
+    """The named classes' shares, then the open classes' summed share."""
+    return np.append(p[~open_], p[open_].sum())
+
+
+def _mix_correction(p: np.ndarray, q: np.ndarray, open_: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """(max error, per-class log(p_c / q_c) clipped to +-3) of measured mix p against wanted mix q: the
+    classes over-represented get a positive correction (their NLL is raised / stream share lowered). With
+    `open_` (the classes the target leaves open), the open classes count as one group: the error is over
+    the named shares and the group's total, and every open class gets the group's correction."""
+    pg, qg = (_grouped(p, open_), _grouped(q, open_)) if open_ is not None else (p, q)
+    corr = np.clip(np.log(np.clip(pg, 1e-3, None) / np.clip(qg, 1e-3, None)), -3, 3)
+    if open_ is not None:  # back to one correction per class
+        full = np.empty(len(p))
+        full[~open_], full[open_] = corr[:-1], corr[-1]
+        corr = full
+    return float(np.abs(pg - qg).max()), corr
+
+
 def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, config: TamingMethod.Config, context: Context, device: torch.device) -> MethodResult:
     data = context.data
     if data is None or len(data) == 0:
@@ -391,6 +419,11 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
     # full correction every 10 steps wound the stream up onto two classes in a probe on fashion-flow).
     gain = config.mix_gain if config.mix_gain is not None else (1.0 if config.debias == "offset" else 0.5)
     state: dict[str, object] = {}
+    open_ = np.array([share is None for share in target.shares])
+    # mix_open="group": the open classes are steered as one group (their summed share), so the
+    # classifier's view of their relative proportions is not enforced; they keep the model's.
+    grouped = config.mix_open == "group" and bool(open_.any())
+
     best = copy.deepcopy(edited.net)
     opt, sched = warmup_adam(edited, config.lr, config.warmup)
     loop = Loop(steps=config.steps, desc="taming (debias)", progress=context.progress, device=device, max_loss=1e6)
@@ -402,7 +435,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
         if "q" not in state:  # the wanted mix, with open classes at their current relative proportions
             state["q"] = target.resolve(p)
         q = state["q"]
-        err = float(np.abs(p - q).max())
+        err, corr = _mix_correction(p, q, open_ if grouped else None)
         state["mix"], state["max_err"] = p.tolist(), err
         if "mix_before" not in state:
             state["mix_before"] = p.tolist()
@@ -410,9 +443,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
             state["best_err"], state["best_step"] = err, i
             best.load_state_dict(edited.net.state_dict())
         if err <= config.mix_tol:
-            return f"every class share is within {config.mix_tol:.0%} of the target at step {i}"
-        # Raise the NLL of over-represented classes, lower it for under-represented ones.
-        corr = np.clip(np.log(np.clip(p, 1e-3, None) / np.clip(q, 1e-3, None)), -3, 3)
+            return f"every steered share is within {config.mix_tol:.0%} of the target at step {i}"
         if config.debias == "offset":
             delta.add_(torch.as_tensor(gain * corr, dtype=delta.dtype, device=device))
         else:  # show over-represented classes less often, under-represented ones more (none of an empty class)
@@ -448,7 +479,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
     result = loop.run(step, state={"net": edited.net, "opt": opt, "sched": sched, "rng": g, "running": state, "delta": delta, "pi": pi, "best": best}, stop=stop)
     p_final = sample_mix(edited, clf, z_bank)
     kept = ""
-    if float(np.abs(p_final - state["q"]).max()) > state.get("best_err", math.inf):
+    if _mix_correction(p_final, state["q"], open_ if grouped else None)[0] > state.get("best_err", math.inf):
         # Between measurements the mix wanders by a few points (SGD noise); the run ends on the
         # measured state nearest the target rather than wherever the last step left it.
         edited.net.load_state_dict(best.state_dict())
@@ -459,7 +490,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
         "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
         "stopped_early": result.stopped_early, "stop_reason": result.stop_reason, "kept": kept,
         "target_mix": q.tolist(), "mix_before_classifier": state.get("mix_before"), "mix_after_classifier": p_final.tolist(),
-        "max_mix_error_classifier": float(np.abs(p_final - q).max()), "offsets_nats": delta.cpu().tolist(), "class_stream": pi.tolist(), "debias": config.debias, "temperature": config.temperature,
+        "max_mix_error_classifier": float(np.abs(p_final - q).max()), "max_steered_error_classifier": _mix_correction(p_final, q, open_ if grouped else None)[0], "mix_open": config.mix_open, "offsets_nats": delta.cpu().tolist(), "class_stream": pi.tolist(), "debias": config.debias, "temperature": config.temperature,
     }
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
 
