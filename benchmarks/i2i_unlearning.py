@@ -178,7 +178,9 @@ def write_tables(records: list[dict]) -> None:
         f"{REFINED['refine']} rounds of the model's own inpainting with random masks ({REFINED['refine_images']} images; those the redaction "
         f"classifier puts in a forget class dropped), trained with alpha {REFINED['alpha']} (encoder-unlearn's `refine` option, beyond the paper). `retrain` is the zoo recipe on the data without "
         "the forget classes, measured in the same run on the same device (the zoo recipe is 3000 steps; a run with `--retrain-steps` "
-        "shows fewer, and its wall / retrain ratio is then against that shorter retrain). Headline mask: centre inpainting with a 20x20 box on 28x28 "
+        "shows fewer, and its wall / retrain ratio is then against that shorter retrain). A method row names the masks it trained with: `center` "
+        "(the headline mask, `--set mask=center --set mask_size=0.71`) or `random` (the method's default: centre boxes and borders of "
+        "random size). Rows of one model and forget set come from different runs, each next to its own retrain (its wall time is in the row). Headline mask: centre inpainting with a 20x20 box on 28x28 "
         f"(`{HEADLINE_MASK}`, 51% of the pixels). Check column (centre mask): F = forget judge accuracy <= 20% and forget FID >= 3x base; "
         "R = retain FID within 10% and accuracy within 2 points of base (real retain), 20% / 5 points (proxy); T = wall <= 5% of retrain.",
         "",
@@ -207,7 +209,8 @@ def table(records: list[dict], checks: bool = True) -> str:
     group = {"pretrained": 0, "retrain": 1}
     for r in sorted(records, key=lambda r: (r["dataset"], r["network"], r["forget"], r["mask"], group.get(r["method"], {"real": 2, "proxy": 3}.get(r["retain"], 4)), order.get(r["method"], 99))):
         ratio = r["wall_s"] / r["retrain_wall_s"] if r["retrain_wall_s"] else 0.0
-        alpha = f" (α={r['options']['alpha']:g}, {r['options']['steps']} steps)" if "alpha" in r.get("options", {}) else ""
+        o = r.get("options", {})
+        alpha = f" (α={o['alpha']:g}, {o['steps']} steps, {o.get('mask', 'random')} masks)" if "alpha" in o else ""
         line = (
             f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']}{alpha} | {r['retain']} | {r['forget_acc']:.3f} | "
             f"{r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | {r['forget_cos']:.3f} | "
