@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from genredact.data import DATASETS, ImageData, load_dataset, load_image_folder, to_float, to_uint8
 from genredact.data.datasets import IMAGE_SUFFIXES
@@ -101,7 +102,8 @@ def hole_mse(out: torch.Tensor, goal: torch.Tensor, mask: torch.Tensor, loop: Lo
 
 
 @torch.no_grad()
-def refine_proxy(teacher: InpainterModel, proxy: ImageData, rounds: int, n: int, target: Target, rng: torch.Generator, chunk: int = 500) -> ImageData:
+def refine_proxy(teacher: InpainterModel, proxy: ImageData, rounds: int, n: int, target: Target, rng: torch.Generator, chunk: int = 500,
+                 progress: bool = False) -> ImageData:
     """Move proxy retain images toward the model's own data: `rounds` times, each image gets a random
     mask and the frozen teacher fills the hole. Of `n` proxy images (a random draw), those the target's
     classifier then puts in a forget class are dropped: what is left is retain-like content the teacher
@@ -109,13 +111,16 @@ def refine_proxy(teacher: InpainterModel, proxy: ImageData, rounds: int, n: int,
     pick = torch.randperm(len(proxy), generator=rng)[:n].numpy()
     judge_device = next(target.classifier.parameters()).device
     kept = []
+    bar = tqdm(total=len(pick) * rounds, desc="refining the proxy", unit="img", disable=not (progress and dist.is_main()), leave=False)
     for i in range(0, len(pick), chunk):
         x = to_float(proxy.x[pick[i : i + chunk]]).to(teacher.device)
         for _ in range(rounds):
             xm, m = teacher.mask(x, kind="random", generator=rng)
             x = teacher.inpaint(xm, m)
+            bar.update(len(x))
         x = x.clamp(-1, 1).to(judge_device)
         kept.append(to_uint8(x[target.valid(x)]))
+    bar.close()
     u8 = np.concatenate(kept)
     if len(u8) == 0:
         raise GenredactError(f"after {rounds} rounds of refinement the classifier puts every proxy image in a forget class; use fewer refine rounds or another proxy set")
@@ -198,7 +203,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         device = torch.device(context.device)
         teacher = copy.deepcopy(model).to(device).eval().requires_grad_(False)
         if config.refine > 0:
-            retain = refine_proxy(teacher, retain, config.refine, config.refine_images, target, context.generator)
+            retain = refine_proxy(teacher, retain, config.refine, config.refine_images, target, context.generator, progress=context.progress)
             retain_desc += f", refined by {config.refine} rounds of the teacher's inpainting, {len(retain)} kept"
         student = copy.deepcopy(model).to(device).eval()
         student.decoder.requires_grad_(False)
