@@ -255,7 +255,10 @@ def main(argv: list[str] | None = None) -> None:
     old = json.loads(RESULTS.read_text())["records"][0] if RESULTS.exists() else {}
     commands = {**{p: old.get("command") for p in PARTS[:3] if old.get("command")}, **old.get("commands", {})}
     commands.update({p: rec["command"] for p in args.parts})
-    merged = {**old, **rec, "commands": commands} if set(args.parts) != set(PARTS) else {**rec, "commands": commands}
+    # ... and the machine and date it was measured on (a record before this field: its own device and date).
+    devices = {**{p: f"{old['device']} ({old['date']})" for p in commands if p not in args.parts and old.get("device")}, **old.get("devices", {})}
+    devices.update({p: f"{rec['device']} ({rec['date']})" for p in args.parts})
+    merged = {**old, **rec, "commands": commands, "devices": devices} if set(args.parts) != set(PARTS) else {**rec, "commands": commands, "devices": devices}
     write_records(RESULTS, "reliability", [merged])
     replace_block(HERE / "RESULTS.md", "reliability", table(merged))
     print(json.dumps({k: v for k, v in merged.items() if not k.endswith("detail")}, indent=1))
@@ -289,14 +292,15 @@ def table(r: dict) -> str:
          f"{r['ddp64_residual_delta']:+.4f} ({r['ddp64_residual_bound']:.4f}) / {r['ddp64_fid_delta_pct']:+.1e}% / {r['ddp64_early_max_weight_diff']:.1e}"
          if r.get("ddp64_fid_delta_pct") is not None else "not measured", "<= 2%"),
         ("2 processes vs 1, encoder-unlearn (float32), largest over masks and forget / retain splits: FID difference / judge-accuracy difference",
-         f"{r['ddp_i2i_max_fid_delta_pct']:+.3f}% / {r['ddp_i2i_max_acc_delta']:+.4f}" if r.get("ddp_i2i_max_fid_delta_pct") is not None else "not measured", "<= 2%"),
+         f"{r['ddp_i2i_max_fid_delta_pct']:+.1e}% / {r['ddp_i2i_max_acc_delta']:+.4f}" if r.get("ddp_i2i_max_fid_delta_pct") is not None else "not measured", "<= 2%"),
         ("2 processes vs 1, paired metrics of one inpainter: largest FID difference",
          f"{r['ddp_i2i_eval_max_fid_delta_pct']:+.1e}%" if r.get("ddp_i2i_eval_max_fid_delta_pct") is not None else "not measured", "0"),
     ]
     lines = [
         "## Reliability (`benchmarks/reliability.py`)",
         "",
-        f"Device: {r.get('device')} ({r.get('date')}). Measured by: " + "; ".join(f"{part}: `{c}`" for part, c in r.get("commands", {"all": r.get("command")}).items())
+        "Measured by: " + "; ".join(f"{part}: `{c}` on {r.get('devices', {}).get(part, str(r.get('device')) + ' (' + str(r.get('date')) + ')')}"
+                                    for part, c in r.get("commands", {"all": r.get("command")}).items())
         + ". Commands killed and resumed: "
         + "; ".join(f"`{c}`" for c in r.get("resume_commands", {}).values()) + ".",
         "",
