@@ -109,7 +109,7 @@ def refine_proxy(teacher: InpainterModel, proxy: ImageData, rounds: int, n: int,
     classifier then puts in a forget class are dropped: what is left is retain-like content the teacher
     itself produces, with no retain image used."""
     pick = torch.randperm(len(proxy), generator=rng)[:n].numpy()
-    judge_device = next(target.classifier.parameters()).device
+    clf_device = next(target.classifier.parameters()).device
     kept = []
     bar = tqdm(total=len(pick) * rounds, desc="refining the proxy", unit="img", disable=not (progress and dist.is_main()), leave=False)
     for i in range(0, len(pick), chunk):
@@ -118,7 +118,7 @@ def refine_proxy(teacher: InpainterModel, proxy: ImageData, rounds: int, n: int,
             xm, m = teacher.mask(x, kind="random", generator=rng)
             x = teacher.inpaint(xm, m)
             bar.update(len(x))
-        x = x.clamp(-1, 1).to(judge_device)
+        x = x.clamp(-1, 1).to(clf_device)
         kept.append(to_uint8(x[target.valid(x)]))
     bar.close()
     u8 = np.concatenate(kept)
