@@ -379,17 +379,12 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
 
 
-def _grouped(p: np.ndarray, open_: np.ndarray) -> np.ndarray:
-    """The named classes' shares, then the open classes' summed share."""
-    return np.append(p[~open_], p[open_].sum())
-
-
 def _mix_correction(p: np.ndarray, q: np.ndarray, open_: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """(max error, per-class log(p_c / q_c) clipped to +-3) of measured mix p against wanted mix q: the
     classes over-represented get a positive correction (their NLL is raised / stream share lowered). With
     `open_` (the classes the target leaves open), the open classes count as one group: the error is over
     the named shares and the group's total, and every open class gets the group's correction."""
-    pg, qg = (_grouped(p, open_), _grouped(q, open_)) if open_ is not None else (p, q)
+    pg, qg = (np.append(p[~open_], p[open_].sum()), np.append(q[~open_], q[open_].sum())) if open_ is not None else (p, q)
     corr = np.clip(np.log(np.clip(pg, 1e-3, None) / np.clip(qg, 1e-3, None)), -3, 3)
     if open_ is not None:  # back to one correction per class
         full = np.empty(len(p))
@@ -422,10 +417,10 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
     # full correction every 10 steps wound the stream up onto two classes in a probe on fashion-flow).
     gain = config.mix_gain if config.mix_gain is not None else (1.0 if config.debias == "offset" else 0.5)
     state: dict[str, object] = {}
-    open_ = np.array([share is None for share in target.shares])
     # mix_open="group": the open classes are steered as one group (their summed share), so the
     # classifier's view of their relative proportions is not enforced; they keep the model's.
-    grouped = config.mix_open == "group" and bool(open_.any())
+    open_ = np.array([share is None for share in target.shares])
+    group = open_ if config.mix_open == "group" and open_.any() else None
 
     best = copy.deepcopy(edited.net)
     opt, sched = warmup_adam(edited, config.lr, config.warmup)
@@ -438,7 +433,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
         if "q" not in state:  # the wanted mix, with open classes at their current relative proportions
             state["q"] = target.resolve(p)
         q = state["q"]
-        err, corr = _mix_correction(p, q, open_ if grouped else None)
+        err, corr = _mix_correction(p, q, group)
         state["mix"], state["max_err"] = p.tolist(), err
         if "mix_before" not in state:
             state["mix_before"] = p.tolist()
@@ -482,7 +477,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
     result = loop.run(step, state={"net": edited.net, "opt": opt, "sched": sched, "rng": g, "running": state, "delta": delta, "pi": pi, "best": best}, stop=stop)
     p_final = sample_mix(edited, clf, z_bank)
     kept = ""
-    if _mix_correction(p_final, state["q"], open_ if grouped else None)[0] > state.get("best_err", math.inf):
+    if _mix_correction(p_final, state["q"], group)[0] > state.get("best_err", math.inf):
         # Between measurements the mix wanders by a few points (SGD noise); the run ends on the
         # measured state nearest the target rather than wherever the last step left it.
         edited.net.load_state_dict(best.state_dict())
@@ -493,7 +488,7 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
         "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
         "stopped_early": result.stopped_early, "stop_reason": result.stop_reason, "kept": kept,
         "target_mix": q.tolist(), "mix_before_classifier": state.get("mix_before"), "mix_after_classifier": p_final.tolist(),
-        "max_mix_error_classifier": float(np.abs(p_final - q).max()), "max_steered_error_classifier": _mix_correction(p_final, q, open_ if grouped else None)[0], "mix_open": config.mix_open, "offsets_nats": delta.cpu().tolist(), "class_stream": pi.tolist(), "debias": config.debias, "temperature": config.temperature,
+        "max_mix_error_classifier": float(np.abs(p_final - q).max()), "max_steered_error_classifier": _mix_correction(p_final, q, group)[0], "mix_open": config.mix_open, "offsets_nats": delta.cpu().tolist(), "class_stream": pi.tolist(), "debias": config.debias, "temperature": config.temperature,
     }
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
 
