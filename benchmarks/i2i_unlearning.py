@@ -182,7 +182,8 @@ def write_tables(records: list[dict]) -> None:
         "(the headline mask, `--set mask=center --set mask_size=0.71`) or `random` (the method's default: centre boxes and borders of "
         "random size). Rows of one model and forget set come from different runs, each next to its own retrain (its wall time is in the row). Headline mask: centre inpainting with a 20x20 box on 28x28 "
         f"(`{HEADLINE_MASK}`, 51% of the pixels). Check column (centre mask): F = forget judge accuracy <= 20% and forget FID >= 3x base; "
-        "R = retain FID within 10% and accuracy within 2 points of base (real retain), 20% / 5 points (proxy); T = wall <= 5% of retrain.",
+        "R = retain FID within 10% and accuracy within 2 points of base (real retain), 20% / 5 points (proxy); T = wall <= 5% of retrain. "
+        "A wall time marked * ran while another job shared the CPU (the record's `load` says which), so it is longer than the method's own.",
         "",
         table([r for r in records if r["mask"] == HEADLINE_MASK]),
         "",
@@ -215,7 +216,7 @@ def table(records: list[dict], checks: bool = True) -> str:
             f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']}{alpha} | {r['retain']} | {r['forget_acc']:.3f} | "
             f"{r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | {r['forget_cos']:.3f} | "
             f"{r['retain_acc']:.3f} ({100 * (r['retain_acc'] - r['base_retain_acc']):+.1f}) | {r['retain_fid']:.2f} ({100 * (r['retain_fid'] / max(r['base_retain_fid'], 1e-9) - 1):+.0f}%) | "
-            f"{r['retain_cos']:.3f} | {r['wall_s']:.1f} | {r['retrain_wall_s']:.1f} ({r['retrain_steps']}) | {100 * ratio:.1f}% |"
+            f"{r['retain_cos']:.3f} | {r['wall_s']:.1f}{'*' if r.get('load') else ''} | {r['retrain_wall_s']:.1f} ({r['retrain_steps']}) | {100 * ratio:.1f}% |"
         )
         lines.append(line + (f" {verdict(r)} |" if checks else ""))
     return "\n".join(lines)
