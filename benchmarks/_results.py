@@ -7,6 +7,7 @@ import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -48,6 +49,22 @@ def write_records(path: Path, benchmark: str, records: list[dict]) -> None:
 
 def load_records(path: Path) -> list[dict]:
     return json.loads(path.read_text())["records"] if path.is_file() else []
+
+
+def merge_records(path: Path, benchmark: str, new: list[dict], key: Callable[[dict], tuple], then: Callable[[list[dict]], None] | None = None) -> list[dict]:
+    """Merge `new` into the records of `path` (a stored record with the same key is replaced) under a
+    file lock, since several benchmark processes may share one results file; `then(records)` (tables,
+    figures) runs under the same lock. Returns every record."""
+    import fcntl
+
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        keys = {key(r) for r in new}
+        records = [r for r in load_records(path) if key(r) not in keys] + new
+        write_records(path, benchmark, records)
+        if then is not None:
+            then(records)
+    return records
 
 
 def device_name(device: str) -> str:

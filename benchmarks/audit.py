@@ -27,7 +27,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import stamp, HERE, for_device, heading, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, replace_block, merge_records  # noqa: E402
 from gan_redaction import HARDENED, METHOD_ROWS, MODELS  # noqa: E402
 
 RESULTS = HERE / "results" / "audit.json"
@@ -119,10 +119,8 @@ def redaction_figures(model: torch.nn.Module, target: object, judge: torch.nn.Mo
 
 
 def save(new: list[dict]) -> None:
-    keys = {(r["family"], r["dataset"], r["label"], r["method"], r["attack"]) for r in new}
-    records = [r for r in load_records(RESULTS) if (r["family"], r["dataset"], r["label"], r["method"], r["attack"]) not in keys] + new
-    write_records(RESULTS, "audit", records)
-    replace_block(HERE / "RESULTS.md", RESULTS.stem, tables(records))
+    merge_records(RESULTS, "audit", new, lambda r: (r["family"], r["dataset"], r["label"], r["method"], r["attack"]),
+                  then=lambda records: replace_block(HERE / "RESULTS.md", RESULTS.stem, tables(records)))
 
 
 def _f(v: object) -> str:

@@ -36,7 +36,7 @@ from genredact.zoo import load_classifier, load_model
 from genredact.zoo.flow_recipes import FlowRecipe
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import stamp, HERE, for_device, heading, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, replace_block, merge_records  # noqa: E402
 
 RESULTS = HERE / "results" / "flow_taming.json"
 MODELS = {"fashion-mnist": "fashion-flow", "mnist": "mnist-flow"}
@@ -196,15 +196,7 @@ def summary(r: dict) -> str:
 
 
 def save(new: list[dict]) -> None:
-    import fcntl
-
-    with open(RESULTS.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        key = lambda r: (r["dataset"], r["mode"], r["n_forget"], r["method"])  # noqa: E731
-        keys = {key(r) for r in new}
-        records = [r for r in load_records(RESULTS) if key(r) not in keys] + new
-        write_records(RESULTS, "flow_taming", records)
-        write_tables(records)
+    merge_records(RESULTS, "flow_taming", new, lambda r: (r["dataset"], r["mode"], r["n_forget"], r["method"]), then=write_tables)
 
 
 def _f(v: object, fmt: str) -> str:

@@ -22,7 +22,7 @@ from genredact.targets import parse_target
 from genredact.zoo import load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import stamp, HERE, for_device, heading, on_gpu, ROOT, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, on_gpu, ROOT, replace_block, merge_records  # noqa: E402
 
 RESULTS = HERE / "results" / "gan_redaction.json"
 MODELS = {"fashion-mnist": "fashion-dcgan", "mnist": "mnist-dcgan"}
@@ -114,15 +114,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def save(new: list[dict]) -> None:
-    """Merge `new` into the results file under a lock (several benchmark processes may share it)."""
-    import fcntl
-
-    with open(RESULTS.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        keys = {(r["dataset"], r["label"], r["method"]) for r in new}
-        records = [r for r in load_records(RESULTS) if (r["dataset"], r["label"], r["method"]) not in keys] + new
-        write_records(RESULTS, "gan_redaction", records)
-        write_tables(records)
+    merge_records(RESULTS, "gan_redaction", new, lambda r: (r["dataset"], r["label"], r["method"]), then=write_tables)
 
 
 def write_tables(records: list[dict]) -> None:

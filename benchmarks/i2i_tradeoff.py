@@ -16,7 +16,6 @@ the figure benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>.png and a t
 from __future__ import annotations
 
 import argparse
-import fcntl
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from genredact.targets import parse_target
 from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, for_device, heading, load_records, replace_block, stamp, write_records  # noqa: E402
+from _results import HERE, for_device, heading, replace_block, stamp, merge_records  # noqa: E402
 from i2i_unlearning import FORGET, HEADLINE_MASK, METHODS, PROXY, REFINED  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_tradeoff.json"
@@ -96,14 +95,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def save(new: list[dict]) -> None:
     """Merge `new` into the results file (several runs may write at once) and redraw tables and figures."""
-    with open(RESULTS.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        keys = {key(r) for r in new}
-        records = [r for r in load_records(RESULTS) if key(r) not in keys] + new
-        write_records(RESULTS, "i2i_tradeoff", records)
-        write_tables(records)
-        for group in {(r["model"], r["forget"], r["retain"]) for r in records}:
-            plot([r for r in records if (r["model"], r["forget"], r["retain"]) == group])
+    merge_records(RESULTS, "i2i_tradeoff", new, key, then=redraw)
+
+
+def redraw(records: list[dict]) -> None:
+    write_tables(records)
+    for group in {(r["model"], r["forget"], r["retain"]) for r in records}:
+        plot([r for r in records if (r["model"], r["forget"], r["retain"]) == group])
 
 
 def fid_change(r: dict) -> float:

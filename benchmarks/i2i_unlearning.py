@@ -26,7 +26,7 @@ from genredact.targets import parse_target
 from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import stamp, HERE, for_device, heading, load_records, replace_block, write_records  # noqa: E402
+from _results import stamp, HERE, for_device, heading, replace_block, merge_records  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_unlearning.json"
 FORGET = {"half": {"fashion-mnist": "0,1,2,3,4", "mnist": "0,1,2,3,4"}, "one": {"fashion-mnist": "Sandal", "mnist": "7"}}
@@ -143,14 +143,7 @@ def key(r: dict) -> tuple:
 
 
 def save(new: list[dict]) -> None:
-    import fcntl
-
-    with open(RESULTS.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        keys = {key(r) for r in new}
-        records = [r for r in load_records(RESULTS) if key(r) not in keys] + new
-        write_records(RESULTS, "i2i_unlearning", records)
-        write_tables(records)
+    merge_records(RESULTS, "i2i_unlearning", new, key, then=write_tables)
 
 
 def verdict(r: dict) -> str:
