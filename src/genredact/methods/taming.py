@@ -116,7 +116,7 @@ def default_alpha(n_forget: int) -> float:
 class TamingMethod(RedactionMethod):
     """Config fields: steps (max), lr, batch_size (forget batch), remember_batch, k, band (epsilon / k),
     alpha (None: by forget-set size), gamma, remember (False: the no-remember ablation), kl,
-    refresh_every, stat_images, stat_window, check_images, stop_share, by (labels|classifier for class targets),
+    refresh_every, stat_images, stat_window, stats (pool|batch), stat_steps, check_images, stop_share, by (labels|classifier for class targets),
     scale, forget_loss (auto|sigmoid|square), remember_tol, stop_margin, share_goal and share_every (class targets), warmup;
     debias: temperature, mix_samples, mix_every, mix_tol, mix_gain, mix_stream_ratio, debias (resample|offset), mix_open (each|group)."""
 
@@ -142,6 +142,8 @@ class TamingMethod(RedactionMethod):
         refresh_every: int = 10
         stat_images: int = 256
         stat_window: int = 4
+        stats: Literal["pool", "batch"] = "pool"
+        stat_steps: int = 16
         check_images: int = 256
         stop_share: float | None = None
         by: Literal["labels", "classifier"] = "labels"
@@ -163,8 +165,11 @@ class TamingMethod(RedactionMethod):
         mix_open: Literal["each", "group"] = "each"
 
         def check(self) -> None:
-            if min(self.steps, self.batch_size, self.remember_batch, self.refresh_every, self.share_every, self.stat_images, self.stat_window, self.check_images, self.mix_samples, self.mix_every) < 1:
-                raise GenredactError("steps, batch sizes, refresh_every, share_every, stat_images, stat_window, check_images, mix_samples and mix_every must be positive")
+            if min(self.steps, self.batch_size, self.remember_batch, self.refresh_every, self.share_every, self.stat_images, self.stat_window, self.stat_steps,
+                   self.check_images, self.mix_samples, self.mix_every) < 1:
+                raise GenredactError("steps, batch sizes, refresh_every, share_every, stat_images, stat_window, stat_steps, check_images, mix_samples and mix_every must be positive")
+            if self.stats not in ("pool", "batch"):
+                raise GenredactError(f"stats must be 'pool' or 'batch', got {self.stats!r}")
             if self.lr <= 0 or self.k <= 0 or self.band <= 0 or self.temperature <= 0:
                 raise GenredactError("lr, k, band and temperature must be positive")
             if self.alpha is not None and not 0 < self.alpha <= 1:
@@ -273,6 +278,23 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
 
     state["mu_original"] = float(orig_bpd.mean())
 
+    # stats="batch": the statistics follow the remember batches that every step scores anyway, under the
+    # current model (before the step's update) and under the original, with the same dequantisation
+    # noise. mu is the pool's original mean plus the mean paired shift of the last stat_steps batches;
+    # sigma is the pool's original sigma times the batches' ratio of standard deviations. The pool is
+    # scored once, under the original; nothing is re-scored, and the drift is known at every step.
+    batch_stats = remember and config.stats == "batch"
+    shifts = torch.zeros(config.stat_steps, 3, dtype=torch.float64)  # per step: mean shift, variance now, variance originally
+    mu0, sigma0 = float(orig_bpd.mean()), float(orig_bpd.std())
+    if batch_stats:
+        state["mu"], state["sigma"] = mu0, sigma0
+
+    def follow(i: int, mu_c: torch.Tensor, sd_c: torch.Tensor, mu_o: torch.Tensor, sd_o: torch.Tensor) -> None:
+        shifts[i % config.stat_steps] = torch.tensor([float(mu_c - mu_o), float(sd_c) ** 2, float(sd_o) ** 2], dtype=torch.float64)
+        w = shifts[: min(i + 1, config.stat_steps)]
+        state["mu"] = mu0 + float(w[:, 0].mean())
+        state["sigma"] = sigma0 * math.sqrt(float(w[:, 1].sum() / w[:, 2].sum()))
+
     def drift() -> float:
         return abs(state["mu"] - state["mu_original"]) / state["mu_original"]
 
@@ -302,7 +324,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
 
     def stop(i: int) -> str:
         refreshing = i % config.refresh_every == 0
-        if refreshing:
+        if refreshing and not batch_stats:
             refresh(i)
         if by_share:
             if i % config.share_every:
@@ -312,6 +334,16 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             if share > config.share_goal or (remember_tol is not None and drift() > remember_tol):
                 return ""
             return f"the class makes {share:.2%} of {len(z_bank)} samples (goal {config.share_goal:.2%}) at step {i}"
+        if batch_stats:
+            # The drift is current at every step: check the images whenever it is within tolerance (and
+            # every refresh_every steps otherwise, for the record).
+            close = remember_tol is None or drift() <= remember_tol
+            if i % (check_every if close else config.refresh_every):
+                return ""
+            state["in_band"] = share = in_band_share()
+            if share < stop_share or not close:
+                return ""
+            return f"{share:.0%} of the forget images are within the band at step {i}"
         if i % check_every:
             return ""
         share = in_band_share()
@@ -332,7 +364,15 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         if config.self_forget and gen is not None and len(gen):  # part of the batch: the model's own samples of the class
             n_gen = max(1, round(config.self_forget * len(xf)))
             xf = torch.cat([xf[n_gen:], gen[torch.randint(0, len(gen), (n_gen,), generator=g)]])
-        d = edited.bpd(xf, generator=g, shard=loop.shard) - level
+        if batch_stats:  # one forward pass for the forget and the remember images (the same draws as below)
+            y_f = loop.shard(dequantize(xf, generator=g).to(device))
+            xr = remember_x[torch.randint(0, len(remember_x), (config.remember_batch,), generator=g)]
+            y = loop.shard(dequantize(xr, generator=g).to(device))
+            scored = _bpd_from_log_prob(edited, torch.cat([y_f, y]))
+            bpd_f, cur = scored[: len(y_f)], scored[len(y_f) :]
+        else:
+            bpd_f = edited.bpd(xf, generator=g, shard=loop.shard)
+        d = bpd_f - level
         if config.scale == "k_sigma":  # the distance to the target in units of the target distance
             d = d / (config.k * state["sigma"])
         loss_forget = loop.batch_mean(torch.sigmoid(d.pow(2)) if forget_loss == "sigmoid" else d.pow(2))
@@ -343,12 +383,15 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             out["remember_drift"] = drift()
         loss = loss_forget
         if remember:
-            xr = remember_x[torch.randint(0, len(remember_x), (config.remember_batch,), generator=g)]
-            y = loop.shard(dequantize(xr, generator=g).to(device))
-            cur = _bpd_from_log_prob(edited, y)
+            if not batch_stats:
+                xr = remember_x[torch.randint(0, len(remember_x), (config.remember_batch,), generator=g)]
+                y = loop.shard(dequantize(xr, generator=g).to(device))
+                cur = _bpd_from_log_prob(edited, y)
             with torch.no_grad():
                 orig = _bpd_from_log_prob(original, y)
             (mu_c, sd_c), (mu_o, sd_o) = loop.batch_mean_std(cur), loop.batch_mean_std(orig)
+            if batch_stats:
+                follow(i, mu_c.detach(), sd_c.detach(), mu_o, sd_o)
             kl = {"forward": lambda: gaussian_kl(mu_o, sd_o, mu_c, sd_c), "reverse": lambda: gaussian_kl(mu_c, sd_c, mu_o, sd_o)}.get(
                 config.kl, lambda: gaussian_kl(mu_o, sd_o, mu_c, sd_c) + gaussian_kl(mu_c, sd_c, mu_o, sd_o)
             )()
@@ -361,7 +404,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         sched.step()
         return out
 
-    result = loop.run(step, state={"net": edited.net, "opt": opt, "sched": sched, "rng": g, "running": state, "stat_bpd": stat_bpd}, stop=stop)
+    result = loop.run(step, state={"net": edited.net, "opt": opt, "sched": sched, "rng": g, "running": state, "stat_bpd": stat_bpd, "shifts": shifts}, stop=stop)
     # Where it ended, with the statistics the last check used (the stop decision's own numbers).
     final_share = in_band_share(1.0)
     log = {
@@ -370,7 +413,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         "n_forget": n_forget, "n_remember": len(remember_x), "forget_train_indices": split.forget_idx[:100].tolist(),
         "alpha": alpha, "mu": state["mu"], "sigma": state["sigma"], "band_level": state["mu"] + config.k * state["sigma"],
         "band_halfwidth": eps * state["sigma"], "in_band_share": final_share, "stop_share": stop_share,
-        "remember_drift": drift(), "mu_original": state["mu_original"], "forget_loss": forget_loss,
+        "remember_drift": drift(), "mu_original": state["mu_original"], "forget_loss": forget_loss, "stats": "batch" if batch_stats else "pool",
     }
     if by_share:
         log.update(class_share_classifier=measure_share(), share_goal=config.share_goal, temperature=config.temperature)
