@@ -70,19 +70,25 @@ DEBIAS_FAST_ROW = ("taming (lr=3e-4, batch 32, 1500 steps)", "taming", {"lr": 3e
 DEBIAS_GROUP_ROW = ("taming (lr=3e-4, batch 32, 1500 steps, open classes as a group)", "taming", {**DEBIAS_FAST_ROW[2], "mix_open": "group"})
 
 
+#: The images-mode sizes, drawn in this order whichever are asked for.
+SIZES = (1, 5, 15)
+
+
 def forget_indices(train, lab: int, sizes: list[int] | tuple[int, ...], seed: int = 0) -> dict[int, np.ndarray]:
-    """The train indices each images-mode size forgets: `sizes` drawn in order from one generator
-    (the benchmark's draw; the probes call it with the default sizes to get the same images)."""
+    """The train indices each images-mode size forgets, from one generator: the default sizes (1, 5, 15)
+    are always drawn first and in that order, so `--sizes 5` forgets the same five images as a full run;
+    other sizes are drawn after them."""
     rng = np.random.default_rng(seed)
     pool = np.flatnonzero(train.y == lab)
-    return {n: np.sort(rng.choice(pool, n, replace=False)) for n in sizes}
+    drawn = {n: np.sort(rng.choice(pool, n, replace=False)) for n in (*SIZES, *(s for s in sizes if s not in SIZES))}
+    return {n: drawn[n] for n in sizes}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=list(MODELS))
     ap.add_argument("--modes", nargs="+", default=["images", "class", "debias"], choices=["images", "class", "debias"])
-    ap.add_argument("--sizes", nargs="+", type=int, default=[1, 5, 15], help="forget-set sizes for the images mode")
+    ap.add_argument("--sizes", nargs="+", type=int, default=list(SIZES), help="forget-set sizes for the images mode")
     ap.add_argument("--rows", nargs="+", default=None, help="row names to run (default: all)")
     ap.add_argument("--baseline-sizes", nargs="+", type=int, default=[5], help="images-mode sizes that also run the baselines (default 5)")
     ap.add_argument("--n", type=int, default=10000, help="samples for the class mix under the judge (default 10000)")

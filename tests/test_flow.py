@@ -183,6 +183,23 @@ def test_taming_moves_forget_bpd_into_band_while_heldout_moves_less(tamed, flow_
     assert all(torch.equal(v, before_params[k]) for k, v in tiny_flow.state_dict().items()), "the input model was modified"
 
 
+def test_taming_with_batch_statistics_stops_in_band_and_its_statistics_match_a_fresh_scoring(tiny_flow_trained, flow_data):
+    """stats="batch": mu, sigma and the drift come from the remember batches the steps score, not from a
+    re-scored pool. The run still ends with the images in the band and the drift within tolerance, and
+    its final mu and sigma are those of the edited model on remember images scored afresh."""
+    forget = np.flatnonzero(flow_data.y == 1)[:3]
+    edited, log = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", data=flow_data, seed=0, progress=False,
+                         steps=150, lr=2e-3, alpha=0.9, stats="batch", **FAST)
+    assert log["stats"] == "batch" and log["in_band_share"] == 1.0 and log["stopped_early"], log["stop_reason"]
+    assert log["remember_drift"] <= 0.01
+    fresh = _bpd(edited, np.delete(flow_data.x, forget, axis=0))
+    mu, sigma = float(fresh.mean()), float(fresh.std())
+    assert abs(log["mu"] - mu) < 0.1 * sigma and abs(log["sigma"] / sigma - 1) < 0.15, (log["mu"], mu, log["sigma"], sigma)
+    again, _ = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", data=flow_data, seed=0, progress=False,
+                      steps=150, lr=2e-3, alpha=0.9, stats="batch", **FAST)
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in edited.state_dict().items())
+
+
 def test_remember_set_never_holds_a_forget_image(flow_data, tiny_classifier):
     x = flow_data.x.copy()
     x[7] = x[3]  # a duplicate of a forget image elsewhere in the training data

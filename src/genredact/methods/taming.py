@@ -168,6 +168,8 @@ class TamingMethod(RedactionMethod):
             if min(self.steps, self.batch_size, self.remember_batch, self.refresh_every, self.share_every, self.stat_images, self.stat_window, self.stat_steps,
                    self.check_images, self.mix_samples, self.mix_every) < 1:
                 raise GenredactError("steps, batch sizes, refresh_every, share_every, stat_images, stat_window, stat_steps, check_images, mix_samples and mix_every must be positive")
+            if self.kl not in ("both", "forward", "reverse"):
+                raise GenredactError(f"kl must be 'both', 'forward' or 'reverse', got {self.kl!r}")
             if self.stats not in ("pool", "batch"):
                 raise GenredactError(f"stats must be 'pool' or 'batch', got {self.stats!r}")
             if self.lr <= 0 or self.k <= 0 or self.band <= 0 or self.temperature <= 0:
