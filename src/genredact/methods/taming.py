@@ -25,6 +25,17 @@ Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rul
   them in the band after 400 steps (its slope at d = -1 is 0.39, and the remember term's NLL pulls the
   other way); the square well reached the band in 70-150 steps with the remember BPD 2.8-3.3% up,
   and the repair brought it back to +0.5% by step ~300. forget_loss="auto" takes the square well here.
+- stats="batch" (images and class targets, with the remember term): mu, sigma and the drift come from
+  the remember batches that every step scores anyway, under the current model (before the step's
+  update) and under the frozen original with the same dequantisation noise: mu is the pool's original
+  mean plus the mean paired shift of the last `stat_steps` (16) batches, sigma the pool's original
+  sigma times the batches' ratio of standard deviations. The pool is scored once, nothing is
+  re-scored, forget and remember images share one forward pass, and the drift is known at every
+  step, so the images are checked whenever it is within tolerance. On the 5-image benchmark rows
+  (`benchmarks/flow_taming.py --modes images --sizes 5 --rows taming 'taming (batch statistics)'`,
+  2026-11-24, one CPU thread) it took mnist-flow from 236.2 s to 151.1 s (460 steps both; 4.05% -> 2.59%
+  of retrain) and fashion-flow from 407.2 s / 830 steps to 186.8 s / 620 steps (6.90% -> 3.17%), every
+  image in the band and the retain BPD +0.80% / +0.64% under the benchmark's own statistics.
 - a class (a classifier target): the class no longer coming out is the user's goal, so every
   `share_every` steps the class's share of `mix_samples` samples (temperature `temperature`, fixed
   latents) under the target's classifier is measured and the run stops when it is <= `share_goal`
