@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         ropts = {} if args.retrain_steps is None else {"steps": args.retrain_steps}
         retrained, rlog = redact(model, class_target, "retrain", data=train, seed=args.seed, device=args.device, progress=False, **ropts)
         recipe_steps = FlowRecipe().steps
-        # Only the loop scales with the steps; the set-up is paid once (records before 2026-11-24 08:10 scaled all of it).
+        # Only the loop scales with the steps; the set-up is paid once (earlier records scaled all of it).
         loop_s = rlog.get("loop_wall_s", rlog["wall_s"])
         retrain = {"retrain_wall_s": rlog["wall_s"] - loop_s + loop_s * recipe_steps / rlog["steps"], "retrain_measured_wall_s": rlog["wall_s"],
                    "retrain_measured_loop_wall_s": loop_s, "retrain_measured_steps": rlog["steps"], "retrain_recipe_steps": recipe_steps}
