@@ -32,10 +32,10 @@ Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rul
   sigma times the batches' ratio of standard deviations. The pool is scored once, nothing is
   re-scored, forget and remember images share one forward pass, and the drift is known at every
   step, so the images are checked whenever it is within tolerance. On the 5-image benchmark rows
-  (`benchmarks/flow_taming.py --modes images --sizes 5 --rows taming 'taming (batch statistics)'`,
-  2026-11-24, one CPU thread) it took mnist-flow from 236.2 s to 151.1 s (460 steps both; 4.05% -> 2.59%
-  of retrain) and fashion-flow from 407.2 s / 830 steps to 186.8 s / 620 steps (6.90% -> 3.17%), every
-  image in the band and the retain BPD +0.80% / +0.64% under the benchmark's own statistics.
+  (`benchmarks/flow_taming.py --modes images`, two runs on 2026-11-24, one CPU thread) it cut the time by
+  30-36% on mnist-flow (460 steps both; 2.59-2.99% of retrain) and by 45-54% on fashion-flow (830 -> 620
+  steps; 3.17-4.22% of retrain), every image in the band and the retain BPD +0.80% / +0.64% under the
+  benchmark's own statistics.
 - a class (a classifier target): the class no longer coming out is the user's goal, so every
   `share_every` steps the class's share of `mix_samples` samples (temperature `temperature`, fixed
   latents) under the target's classifier is measured and the run stops when it is <= `share_goal`
