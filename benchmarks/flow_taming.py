@@ -249,7 +249,7 @@ def write_tables(records: list[dict]) -> None:
         f"(0.5: indistinguishable). Class shares: samples at temperature {EVAL_TEMPERATURE} under the independent evaluation judge "
         f"({records[0]['n_samples']} samples). `retrain` trains the zoo recipe from scratch without the class in the same run; when it ran fewer "
         "steps than the recipe (`retrain_measured_steps` in the JSON), its wall time is scaled to the recipe's steps by the measured time per step (the set-up counted once where "
-        "`retrain_measured_loop_wall_s` is recorded; earlier rows scaled it too, which overstates retrain by about 1-2%), "
+        "`retrain_measured_loop_wall_s` is recorded; earlier rows scaled it too, which overstates retrain by about 2%: the set-up took 4.33 s in the 2026-11-24 runs), "
         "and its own row's quality figures are those of the shortened run. Debias rows: the method steers by the redaction classifier on 2000 "
         "samples; the table's error is the judge's on 10000 others (the classifier's own is `max_mix_error_classifier` in the JSON: "
         + "; ".join(f"{r['dataset']} {r['method']} {100 * r['max_mix_error_classifier']:.2f} pp" for r in records if r["mode"] == "debias" and "max_mix_error_classifier" in r)

@@ -291,21 +291,18 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
 
     state["mu_original"] = float(orig_bpd.mean())
 
-    # stats="batch": the statistics follow the remember batches that every step scores anyway, under the
-    # current model (before the step's update) and under the original, with the same dequantisation
-    # noise. mu is the pool's original mean plus the mean paired shift of the last stat_steps batches;
-    # sigma is the pool's original sigma times the batches' ratio of standard deviations. The pool is
-    # scored once, under the original; nothing is re-scored, and the drift is known at every step.
+    # stats="batch" (module docstring): the pool is scored once, under the original; the last stat_steps
+    # remember batches carry the statistics from there.
     batch_stats = remember and config.stats == "batch"
     shifts = torch.zeros(config.stat_steps, 3, dtype=torch.float64)  # per step: mean shift, variance now, variance originally
-    mu0, sigma0 = float(orig_bpd.mean()), float(orig_bpd.std())
+    sigma0 = float(orig_bpd.std())
     if batch_stats:
-        state["mu"], state["sigma"] = mu0, sigma0
+        state["mu"], state["sigma"] = state["mu_original"], sigma0
 
     def follow(i: int, mu_c: torch.Tensor, sd_c: torch.Tensor, mu_o: torch.Tensor, sd_o: torch.Tensor) -> None:
         shifts[i % config.stat_steps] = torch.tensor([float(mu_c - mu_o), float(sd_c) ** 2, float(sd_o) ** 2], dtype=torch.float64)
         w = shifts[: min(i + 1, config.stat_steps)]
-        state["mu"] = mu0 + float(w[:, 0].mean())
+        state["mu"] = state["mu_original"] + float(w[:, 0].mean())
         state["sigma"] = sigma0 * math.sqrt(float(w[:, 1].sum() / w[:, 2].sum()))
 
     def drift() -> float:
@@ -347,25 +344,15 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             if share > config.share_goal or (remember_tol is not None and drift() > remember_tol):
                 return ""
             return f"the class makes {share:.2%} of {len(z_bank)} samples (goal {config.share_goal:.2%}) at step {i}"
-        if batch_stats:
-            # The drift is current at every step: check the images whenever it is within tolerance (and
-            # every refresh_every steps otherwise, for the record).
-            close = remember_tol is None or drift() <= remember_tol
-            if i % (check_every if close else config.refresh_every):
-                return ""
-            state["in_band"] = share = in_band_share()
-            if share < stop_share or not close:
-                return ""
-            return f"{share:.0%} of the forget images are within the band at step {i}"
-        if i % check_every:
+        # Stop with the images in the band once the remember BPD has come back (with remember_tol). Pooled
+        # statistics are fresh on refresh steps only (scoring them every step would cost more than the
+        # step); batch statistics are current at every step, so the images are checked whenever the drift
+        # is within tolerance (and every refresh_every steps otherwise, for the record).
+        settled = remember_tol is None or ((batch_stats or refreshing) and drift() <= remember_tol)
+        if i % (check_every if settled or not batch_stats else config.refresh_every):
             return ""
-        share = in_band_share()
-        state["in_band"] = share
-        if share < stop_share:
-            return ""
-        # In the band; with remember_tol, stop only on a refresh step (fresh remember statistics: scoring
-        # them every step would cost more than the step) once the remember BPD has come back.
-        if remember_tol is not None and (not refreshing or drift() > remember_tol):
+        state["in_band"] = share = in_band_share()
+        if share < stop_share or not settled:
             return ""
         return f"{share:.0%} of the forget images are within the band at step {i}"
 
