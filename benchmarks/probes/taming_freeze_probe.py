@@ -1,0 +1,51 @@
+"""Probe (prints only): taming with stats="batch" on n forget images of one class (the same train indices as
+benchmarks/flow_taming.py draws for that size), with flow steps frozen (requires_grad False) before the run.
+
+FREEZE: '' (nothing), a level ('0': every flow step of the first level) or level:first-last ('0:0-4': the
+first four steps of level 0); several with commas. CONFIG: extra taming options (JSON). Prints the trainable
+parameter count, wall time, steps, the remember drift (%) and in-band share every 200 steps, and where the
+images end under the benchmark's band with the random-retain BPD change (flow_metrics).
+
+    python benchmarks/probes/taming_freeze_probe.py mnist mnist-flow 7 5 0 '{}'
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for flow_taming
+from flow_taming import forget_indices  # noqa: E402
+from genredact.api import redact  # noqa: E402
+from genredact.data import load_dataset  # noqa: E402
+from genredact.methods._flow import forget_split  # noqa: E402
+from genredact.metrics.flow import flow_metrics  # noqa: E402
+from genredact.targets import parse_target  # noqa: E402
+from genredact.zoo import load_model  # noqa: E402
+
+ds, name, label, n, freeze = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+cfg = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
+model = load_model(name)
+train, test = load_dataset(ds, "train"), load_dataset(ds, "test")
+lab = train.class_names.index(label)
+idx = forget_indices(train, lab, (1, 5, 15))[n]
+tgt = parse_target("indices=" + ",".join(map(str, idx)), model)
+for spec in filter(None, freeze.split(",")):
+    level, _, span = spec.partition(":")
+    steps = model.net.levels[int(level)]
+    if span:
+        first, last = map(int, span.split("-"))
+        steps = steps[first:last]
+    steps.requires_grad_(False)
+print("trainable", sum(p.numel() for p in model.net.parameters() if p.requires_grad), "of", sum(p.numel() for p in model.net.parameters()))
+edited, log = redact(model, tgt, "taming", data=train, seed=0, progress=False, stats="batch", **cfg)
+h = log["history"]
+print(repr(freeze), cfg, f"wall {log['wall_s']:.1f} steps {log['steps']} reason {log['stop_reason']}", flush=True)
+print("  (history row, drift %, in band):", [(i, round(100 * r["remember_drift"], 2), round(r["in_band"], 2)) for i, r in enumerate(h) if i % 20 == 0])
+split = forget_split(train, tgt)
+fm = flow_metrics(model, edited, train=train, test=test, forget_idx=split.forget_idx, forget=split.forget, classes=(lab,), judge=None)
+after = fm["after"]
+d = (after["_bpd"]["forget"] - after["band_level"]) / after["sigma"]
+print(f"   in band {after['forget_in_band']:.0%} d/sigma {np.round(d, 2)} retain {fm['remember_shift']}", flush=True)
