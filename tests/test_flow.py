@@ -233,16 +233,18 @@ def test_taming_and_baselines_are_deterministic(tiny_flow, flow_data):
     assert log["train_images"] == len(flow_data) - 2 and isinstance(re, FlowModel) and re.net is not tiny_flow.net
 
 
-def test_taming_a_class_stops_when_it_no_longer_comes_out(tiny_flow, flow_data, tiny_classifier):
+@pytest.mark.parametrize("stats", ["pool", "batch"])
+def test_taming_a_class_stops_when_it_no_longer_comes_out(stats, tiny_flow, flow_data, tiny_classifier):
     from genredact.methods._flow import sample_mix
 
     target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
     z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
     before = sample_mix(tiny_flow, tiny_classifier, z)[1]
     edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, steps=300, lr=2e-3, alpha=0.9,
-                         share_goal=before / 3, refresh_every=10, mix_samples=500, **FAST)
+                         share_goal=before / 3, refresh_every=10, mix_samples=500, stats=stats, **FAST)
     after = sample_mix(edited, tiny_classifier, z)[1]  # other latents than the stopping rule's
-    assert log["stopped_early"] and "the class makes" in log["stop_reason"], log["stop_reason"]
+    assert log["stats"] == stats and log["stopped_early"] and "the class makes" in log["stop_reason"], log["stop_reason"]
+    assert log["remember_drift"] <= 0.01  # the stop waits for the remember BPD, whichever statistics measure it
     assert log["class_share_classifier"] <= before / 3 and log["forget_loss"] == "sigmoid"
     assert after < before / 2, (before, after)
 
