@@ -3,11 +3,12 @@ and the independent evaluation judge (which scores them) give the same class, on
 and on real test images. Where they agree little, a mix reached under one is not the mix counted by the
 other, whatever the method does.
 
-    python benchmarks/classifier_agreement.py fashion-mnist fashion-flow 2000 0.7
+    python benchmarks/classifier_agreement.py fashion-mnist fashion-flow 2000 0.7 [CLASSIFIER_FOLDER]
 
 Prints the agreement on n samples (flows: at the given temperature) and on the first n test images, each
 classifier's class shares on the samples, and the samples' confusion matrix (rows: redaction
-classifier, columns: judge).
+classifier, columns: judge). A classifier folder as the fifth argument stands in for the zoo's redaction
+classifier (e.g. one trained with `genredact zoo train fashion-judge --set seed=2 --out DIR`).
 """
 import sys
 
@@ -29,7 +30,8 @@ def main() -> None:
     ds, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     temperature = float(sys.argv[4]) if len(sys.argv) > 4 else 0.7
     model = load_model(name)
-    judge, clf = load_classifier(ds, role="judge"), load_classifier(ds, role="redaction")
+    judge = load_classifier(ds, role="judge")
+    clf = load_model(sys.argv[5]) if len(sys.argv) > 5 else load_classifier(ds, role="redaction")
     kw = {"temperature": temperature} if getattr(model, "family", "") == "flow" else {}
     x = model.sample(n, generator=torch.Generator().manual_seed(0), **kw)
     pc, pj = labels(clf, x), labels(judge, x)

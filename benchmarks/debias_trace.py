@@ -2,7 +2,10 @@
 redaction classifier's max mix error (percentage points) at each logged step and the run's wall time, then
 the mix of 10,000 samples under the independent evaluation judge against the same target.
 
-    python benchmarks/debias_trace.py mnist mnist-flow "7:0.3" '[{"steps": 300}, {"steps": 300, "lr": 3e-4}]'
+    python benchmarks/debias_trace.py mnist mnist-flow "7:0.3" '[{"steps": 300}, {"steps": 300, "lr": 3e-4}]' [CLASSIFIER_FOLDER]
+
+A classifier folder as the fifth argument steers instead of the zoo's redaction classifier (the judge stays the
+zoo's evaluation judge).
 """
 import json
 import sys
@@ -21,7 +24,8 @@ ds, name, mix, configs = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.a
 model = load_model(name)
 train = load_dataset(ds, "train")
 judge = load_classifier(ds, role="judge")
-tgt = parse_target(f"mix={mix}", model)
+steer = load_model(sys.argv[5]) if len(sys.argv) > 5 else None
+tgt = parse_target(f"mix={mix}", model, classifier=steer, classifier_source=sys.argv[5] if steer is not None else None)
 for cfg in configs:
     e, log = redact(model, tgt, "taming", data=train, seed=0, progress=False, **cfg)
     h = log["history"]
