@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 import torch
@@ -22,6 +24,21 @@ def test_round_trip_identical_outputs(tmp_path, tiny_gan, tiny_classifier):
     cpath = save_pretrained(tiny_classifier, tmp_path / "c")
     x = torch.randn(3, 1, 8, 8)
     assert torch.equal(load_pretrained(cpath)(x), tiny_classifier(x))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_model_folder_gets_the_permissions_the_umask_gives(umask, tmp_path, tiny_gan):
+    """Built in a temporary folder and renamed, a model folder still reads like one made by mkdir and open:
+    mkdtemp and mkstemp alone would leave it owner-only whatever the umask."""
+    old = os.umask(umask)
+    try:
+        path = save_pretrained(tiny_gan, tmp_path / "g", redaction={"method": "x"})
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(path) == 0o777 & ~umask
+    assert {f.name: mode(f) for f in path.iterdir()} == {f.name: 0o666 & ~umask for f in path.iterdir()}
+    assert {"config.json", "model.safetensors", "redaction.json"} <= {f.name for f in path.iterdir()}
 
 
 def test_refuses_to_overwrite(tmp_path, tiny_gan):

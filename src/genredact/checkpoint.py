@@ -30,11 +30,35 @@ def _version() -> str:
     return __version__
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str]) -> None:
+    """safetensors' save_file, with the permissions a plain file gets (save_file leaves it owner-only)."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata=metadata)
+    os.chmod(path, 0o666 & ~_umask())
+
+
+def staging_dir(parent: str | Path, name: str) -> Path:
+    """A fresh hidden folder in `parent` where the output `name` is built before its rename, with the
+    permissions a plain mkdir gives (mkdtemp makes it owner-only, so a finished model folder or run
+    folder could not be read by anyone else on a shared machine)."""
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-"))
+    os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
+
+
 def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write JSON to `path` through a temporary file and a rename."""
+    """Write JSON to `path` through a temporary file and a rename (with a plain file's permissions)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=False)
             f.write("\n")
@@ -51,8 +75,6 @@ def state_dict_for_saving(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def save_pretrained(model: nn.Module, path: str | Path, *, redaction: dict[str, Any] | None = None, extra_files: dict[str, str] | None = None) -> Path:
     """Save `model` (a GanModel, ClassifierModel, ...) as a model folder at `path` (must not exist)."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     if path.exists():
         raise CheckpointError(f"{path} already exists; choose a new folder or remove it first")
@@ -64,9 +86,9 @@ def save_pretrained(model: nn.Module, path: str | Path, *, redaction: dict[str, 
         "_format": FORMAT_VERSION,
         **model.to_config(),
     }
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    tmp = staging_dir(path.parent, path.name)
     try:
-        save_file(state_dict_for_saving(model), str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
+        save_tensors(state_dict_for_saving(model), tmp / WEIGHTS_NAME, metadata={"format": "pt"})
         write_json_atomic(tmp / CONFIG_NAME, config)
         if redaction is not None:
             write_json_atomic(tmp / REDACTION_NAME, redaction)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
+from genredact.checkpoint import folder_sha256, save_pretrained, staging_dir, write_json_atomic
 from genredact.engine.budget import check_run_fits
 from genredact.engine.precision import precision as use_precision
 from genredact.engine.resume import DEFAULT_EVERY_S, resumable
@@ -108,7 +108,7 @@ def _run(
         return run_inpainter_redaction(model, str(model_ref), model_path, target, target_spec, out=out, method=method, config=config or {}, seed=seed,
                                        n_eval=n_eval, device=device, progress=progress, evaluate_models=evaluate_models, data=data, echo=echo)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp = staging_dir(out.parent, out.name)
     try:
         judge_name = classifier_name(model.dataset, "judge") if getattr(model, "dataset", None) in DATASET_PREFIX else None
         if evaluate_models and (judge_name is None or target.labels is None):

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
+from genredact.checkpoint import folder_sha256, save_pretrained, staging_dir, write_json_atomic
 from genredact.errors import GenredactError
 from genredact.flow_evaluation import EVAL_TEMPERATURE, evaluate_flow
 from genredact.seeding import make_generator
@@ -96,7 +95,7 @@ def run_flow_redaction(
     if evaluate_models and judge_name is None:
         raise GenredactError(f"the zoo has no evaluation judge for data set {dataset!r}; run with --no-eval (and evaluate from Python with your own judge)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp = staging_dir(out.parent, out.name)
     try:
         resolved = {
             "model": str(model_ref), "model_path": str(model_path), "parent_sha256": folder_sha256(model_path), "target": target_spec,

@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from genredact.checkpoint import folder_sha256, save_pretrained, write_json_atomic
+from genredact.checkpoint import folder_sha256, save_pretrained, staging_dir, write_json_atomic
 from genredact.errors import GenredactError
 
 GRID_PER_SPLIT = 8
@@ -49,7 +48,7 @@ def run_inpainter_redaction(
         what = "this target has no class labels" if judge_name else f"the zoo has no evaluation judge for data set {dataset!r}"
         raise GenredactError(f"cannot evaluate under an independent judge: {what}; run with --no-eval (and evaluate from Python with your own judge)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp = staging_dir(out.parent, out.name)
     try:
         resolved = {
             "model": str(model_ref), "model_path": str(model_path), "parent_sha256": folder_sha256(model_path), "family": "inpainter",

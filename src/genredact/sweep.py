@@ -12,10 +12,10 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from genredact.checkpoint import staging_dir
 from genredact.errors import GenredactError
 
 
@@ -71,7 +71,7 @@ def sweep(
     if out.exists():
         raise GenredactError(f"{out} already exists; choose another --out or remove it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp = staging_dir(out.parent, out.name)
     points = []
     try:
         combos = list(itertools.product(*grid.values()))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +111,7 @@ def audit_run(run: str | Path, *, attacks: list[str] | None = None, budget: int 
     write `RUN/audit/<attack>.json` plus `RUN/audit/<attack>-<model>.png` grids (each attack's files
     appear together or not at all). Returns {attack: summary record}."""
     from genredact.api import resolve_model
-    from genredact.checkpoint import write_json_atomic
+    from genredact.checkpoint import staging_dir, write_json_atomic
     from genredact.report import save_grid
 
     run = Path(run)
@@ -130,7 +129,7 @@ def audit_run(run: str | Path, *, attacks: list[str] | None = None, budget: int 
     results = audit(model, labels=labels, attacks=attacks, reference=reference, budget=budget, configs=configs, seed=seed, device=device, progress=progress)
     summaries = {}
     for name, res in results.items():
-        tmp = Path(tempfile.mkdtemp(dir=run, prefix=".audit.tmp-"))
+        tmp = staging_dir(run, "audit")
         try:
             record = {"attack": name, "config": res["config"], "seed": seed, "retrain": retrain, "models": {}}
             for m, figs in res["models"].items():

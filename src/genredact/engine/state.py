@@ -96,13 +96,13 @@ def unpack(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def save_state(path: Any, snapshot: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write `snapshot` and `meta` to one safetensors file, atomically (temp file + rename)."""
-    from safetensors.torch import save_file
+    from genredact.checkpoint import save_tensors
 
     path = Path(path)
     tensors: dict[str, torch.Tensor] = {}
     skeleton = pack(snapshot, tensors)
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"state": json.dumps(skeleton), "meta": json.dumps(meta)})
+    save_tensors(tensors, tmp, metadata={"state": json.dumps(skeleton), "meta": json.dumps(meta)})
     os.replace(tmp, path)
 
 

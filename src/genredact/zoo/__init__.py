@@ -11,7 +11,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from torch import nn
 
-from genredact.checkpoint import load_pretrained, save_pretrained
+from genredact.checkpoint import load_pretrained, save_pretrained, staging_dir
 from genredact.errors import CheckpointError, GenredactError
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -146,7 +145,7 @@ def train_entry(name: str, *, out: str | Path | None = None, overrides: dict[str
         return target
     # Staged beside the target (same file system) and renamed into place: never a half-written folder.
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    staging = staging_dir(target.parent, target.name)
     old = target.parent / f".{target.name}.old"
     try:
         folder = save_pretrained(model.cpu(), staging / name, extra_files={"MODEL_CARD.md": _card_markdown(card), "card.json": json.dumps(card, indent=2) + "\n"})
