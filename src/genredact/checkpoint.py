@@ -31,6 +31,7 @@ def _version() -> str:
 
 
 def _umask() -> int:
+    """The process's umask (Python can only read it by setting it, so it is set straight back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
