@@ -261,7 +261,9 @@ def write_tables(records: list[dict]) -> None:
         "MNIST class rows: the judge also counts the flow's malformed strokes (hooks, open loops) as 7 (grid: "
         "`python benchmarks/judge_class_grid.py mnist-flow mnist 7 benchmarks/figures/mnist-flow_judge_7.png`, 17.25% of 2000 pre-trained "
         "samples), so even the full 8000-step retrain, which never saw a 7, makes 9.34% \"7\"s under it. The self_forget row takes a quarter "
-        "of each forget batch from the model's own samples that the redaction classifier puts in the class (re-drawn at each share measurement).",
+        "of each forget batch from the model's own samples that the redaction classifier puts in the class (re-drawn at each share measurement). "
+        "Rows marked `batch statistics` run taming with stats=\"batch\": mu, sigma and the remember drift come from the remember batches every step scores, "
+        "with no statistics pool re-scored.",
         "",
         "\n".join(lines),
     ])
