@@ -30,11 +30,12 @@ def _version() -> str:
     return __version__
 
 
-def _umask() -> int:
-    """The process's umask (Python can only read it by setting it, so it is set straight back)."""
+def _plain_mode(folder: bool = False) -> int:
+    """The permissions a plain open (or mkdir) would give under the process's umask, which Python can only
+    read by setting it (so it is set straight back)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return (0o777 if folder else 0o666) & ~mask
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str]) -> None:
@@ -42,7 +43,7 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: d
     from safetensors.torch import save_file
 
     save_file(tensors, str(path), metadata=metadata)
-    os.chmod(path, 0o666 & ~_umask())
+    os.chmod(path, _plain_mode())
 
 
 def staging_dir(parent: str | Path, name: str) -> Path:
@@ -50,7 +51,7 @@ def staging_dir(parent: str | Path, name: str) -> Path:
     permissions a plain mkdir gives (mkdtemp makes it owner-only, so a finished model folder or run
     folder could not be read by anyone else on a shared machine)."""
     tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-"))
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, _plain_mode(folder=True))
     return tmp
 
 
@@ -59,7 +60,7 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, _plain_mode())
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=False)
             f.write("\n")
