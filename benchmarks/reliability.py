@@ -11,6 +11,7 @@
 * ddp: `benchmarks/ddp_check.py` under `accelerate launch --multi_gpu --num_processes 2` (gloo on CPU)
   against 1 process: the same evaluation, and a redaction whose processes each take their shard of
   the same batch.
+* ddp-seeds: the float32 redaction pair for several seeds (`--seeds`): mean FID in 2 processes against 1.
 * ddp-float64: the same redaction pair in float64, where float rounding starts ~1e9 times smaller.
 * ddp-i2i: `ddp_check.py --family inpainter` the same way (float32): encoder-unlearn on the zoo's MNIST
   convolutional inpainter and the paired image-to-image metrics (FID of outputs vs truth, per mask and split).
@@ -221,7 +222,27 @@ def ddp_i2i_part(work: Path) -> dict:
             "ddp_i2i_eval_max_fid_delta_pct": max(deltas("before", "fid", True).values(), key=abs), "ddp_i2i_detail": runs}
 
 
-PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64", "ddp-i2i")
+def ddp_seeds_part(work: Path, seeds: int) -> dict:
+    """The float32 redaction pair for `seeds` seeds: in float32 one pair's FIDs differ by as much as two seeds
+    do (rounding grows over the steps as a seed change does), so the agreement that can be asked of the
+    distributed path is of the distributions: the mean FID over seeds in 2 processes against 1."""
+    import statistics
+
+    variants = [v for s in range(seeds) for v in ((f"single_s{s}", [sys.executable], ["--seed", str(s)]), (f"multi_s{s}", LAUNCH, ["--seed", str(s)]))]
+    runs, _ = ddp_runs(work, tuple(variants))
+    fid = {w: [runs[f"{w}_s{s}"]["after"]["fid"] for s in range(seeds)] for w in ("single", "multi")}
+    res = {w: [runs[f"{w}_s{s}"]["after"]["residual_rate"] for s in range(seeds)] for w in ("single", "multi")}
+    pair = [100 * (b / a - 1) for a, b in zip(fid["single"], fid["multi"])]
+    mean = {w: statistics.fmean(v) for w, v in fid.items()}
+    sd = {w: statistics.stdev(v) for w, v in fid.items()}
+    return {"ddp_seeds": seeds, "ddp_seeds_fid_mean_delta_pct": 100 * (mean["multi"] / mean["single"] - 1),
+            "ddp_seeds_fid_sem_pct": 100 * (sd["single"] ** 2 / seeds + sd["multi"] ** 2 / seeds) ** 0.5 / mean["single"],
+            "ddp_seeds_fid_single": fid["single"], "ddp_seeds_fid_multi": fid["multi"], "ddp_seeds_pair_fid_delta_pct": pair,
+            "ddp_seeds_residual_single": res["single"], "ddp_seeds_residual_multi": res["multi"],
+            "ddp_seeds_residual_mean_delta": statistics.fmean(res["multi"]) - statistics.fmean(res["single"]), "ddp_seeds_detail": runs}
+
+
+PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64", "ddp-i2i", "ddp-seeds")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -229,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
     ap.add_argument("--kills", type=int, default=21, help="runs to kill mid-way at random moments, the commands taking turns (default 21: 3 per command)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=5, help="seeds of the ddp-seeds part (a pair of runs each; default 5)")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     rec = stamp("reliability.py", "cpu", argv)
@@ -249,6 +271,9 @@ def main(argv: list[str] | None = None) -> None:
         if "ddp-i2i" in args.parts:
             print("2 processes against 1, image-to-image ...", flush=True)
             rec.update(ddp_i2i_part(work))
+        if "ddp-seeds" in args.parts:
+            print(f"2 processes against 1, float32, {args.seeds} seeds ...", flush=True)
+            rec.update(ddp_seeds_part(work, args.seeds))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     # A run of some parts keeps the other parts' figures; each part records the command that measured it.
@@ -288,6 +313,9 @@ def table(r: dict) -> str:
          f"{r['ddp_early_max_weight_diff']:.1e} / {r['threads_early_max_weight_diff']:.1e}" if r.get("ddp_early_max_weight_diff") is not None else "not measured",
          "rounding"),
         ("2 processes vs 1, redaction: FID difference", f"{r['ddp_fid_delta_pct']:+.2f}%" if r.get("ddp_fid_delta_pct") is not None else "not measured", "<= 2%"),
+        (f"the same over {r.get('ddp_seeds')} seeds (a pair each): mean FID difference (its standard error) / mean residual-rate difference",
+         f"{r['ddp_seeds_fid_mean_delta_pct']:+.2f}% ({r['ddp_seeds_fid_sem_pct']:.2f}%) / {r['ddp_seeds_residual_mean_delta']:+.4f}"
+         if r.get("ddp_seeds_fid_mean_delta_pct") is not None else "not measured", "<= 2%"),
         ("the same in float64: residual-rate difference (bound) / FID difference / weight difference after 2 steps",
          f"{r['ddp64_residual_delta']:+.4f} ({r['ddp64_residual_bound']:.4f}) / {r['ddp64_fid_delta_pct']:+.1e}% / {r['ddp64_early_max_weight_diff']:.1e}"
          if r.get("ddp64_fid_delta_pct") is not None else "not measured", "<= 2%"),
