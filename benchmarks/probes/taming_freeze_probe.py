@@ -42,7 +42,7 @@ for spec in filter(None, freeze.split(",")):
 print("trainable", sum(p.numel() for p in model.net.parameters() if p.requires_grad), "of", sum(p.numel() for p in model.net.parameters()))
 edited, log = redact(model, tgt, "taming", data=train, seed=0, progress=False, stats="batch", **cfg)
 h = log["history"]
-print(repr(freeze), cfg, f"wall {log['wall_s']:.1f} steps {log['steps']} reason {log['stop_reason']}", flush=True)
+print(repr(freeze), cfg, f"wall {log['wall_s']:.1f} (loop {log['loop_wall_s']:.1f}) steps {log['steps']} reason {log['stop_reason']}", flush=True)
 print("  (history row, drift %, in band):", [(i, round(100 * r["remember_drift"], 2), round(r["in_band"], 2)) for i, r in enumerate(h) if i % 20 == 0])
 split = forget_split(train, tgt)
 fm = flow_metrics(model, edited, train=train, test=test, forget_idx=split.forget_idx, forget=split.forget, classes=(lab,), judge=None)
