@@ -313,7 +313,7 @@ def table(r: dict) -> str:
          f"{r['ddp_early_max_weight_diff']:.1e} / {r['threads_early_max_weight_diff']:.1e}" if r.get("ddp_early_max_weight_diff") is not None else "not measured",
          "rounding"),
         ("2 processes vs 1, redaction: FID difference", f"{r['ddp_fid_delta_pct']:+.2f}%" if r.get("ddp_fid_delta_pct") is not None else "not measured", "<= 2%"),
-        (f"the same over {r.get('ddp_seeds')} seeds (a pair each): mean FID difference (its standard error) / mean residual-rate difference",
+        (f"the same over {r.get('ddp_seeds') or 'several'} seeds (a pair each): mean FID difference (its standard error) / mean residual-rate difference",
          f"{r['ddp_seeds_fid_mean_delta_pct']:+.2f}% ({r['ddp_seeds_fid_sem_pct']:.2f}%) / {r['ddp_seeds_residual_mean_delta']:+.4f}"
          if r.get("ddp_seeds_fid_mean_delta_pct") is not None else "not measured", "<= 2%"),
         ("the same in float64: residual-rate difference (bound) / FID difference / weight difference after 2 steps",
