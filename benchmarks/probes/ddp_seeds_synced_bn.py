@@ -7,8 +7,10 @@ runs did? One seed per call.
 """
 import contextlib
 import functools
+import json
 import runpy
 import sys
+import tempfile
 from pathlib import Path
 
 from torch import nn
@@ -24,6 +26,7 @@ class _Identity:
 
 @contextlib.contextmanager
 def _always_synced(modules):
+    """dist.synced_batchnorm without its one-process shortcut."""
     layers = [m for mod in modules for m in mod.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for bn in layers:
         bn.forward = functools.partial(dist._synced_bn_forward, bn, bn.forward)
@@ -37,10 +40,8 @@ def _always_synced(modules):
 dist._SumAcross = _Identity
 dist.synced_batchnorm = _always_synced
 seed = sys.argv[1]
-out = f"/tmp/synced_bn_s{seed}.json"
+out = str(Path(tempfile.mkdtemp(prefix="synced-bn-")) / f"s{seed}.json")
 sys.argv = ["ddp_check.py", "--out", out, "--seed", seed]
 runpy.run_path(str(Path(__file__).resolve().parents[1] / "ddp_check.py"), run_name="__main__")
-import json  # noqa: E402
-
 after = json.loads(Path(out).read_text())["after"]
 print(f"seed {seed}: 1 process, synced BatchNorm forced: FID {after['fid']:.4f} residual {after['residual_rate']:.4f}", flush=True)

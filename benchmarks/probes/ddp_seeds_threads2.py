@@ -5,16 +5,15 @@ move the mean FID the way the 2-process runs did?
 
     python benchmarks/probes/ddp_seeds_threads2.py
 """
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for reliability
+from reliability import ddp_runs  # noqa: E402
+
 with tempfile.TemporaryDirectory() as work:
-    for seed in range(5):
-        out = Path(work) / f"t2_s{seed}.json"
-        subprocess.run([sys.executable, str(HERE / "ddp_check.py"), "--out", str(out), "--threads", "2", "--seed", str(seed)], check=True, cwd=HERE.parent)
-        after = json.loads(out.read_text())["after"]
-        print(f"seed {seed}: 1 process, 2 threads: FID {after['fid']:.4f} residual {after['residual_rate']:.4f}", flush=True)
+    runs, _ = ddp_runs(Path(work), tuple((f"t2_s{seed}", [sys.executable], ["--threads", "2", "--seed", str(seed)]) for seed in range(5)))
+for seed in range(5):
+    after = runs[f"t2_s{seed}"]["after"]
+    print(f"seed {seed}: 1 process, 2 threads: FID {after['fid']:.4f} residual {after['residual_rate']:.4f}", flush=True)

@@ -7,11 +7,13 @@ import sys
 
 import torch
 
-torch.set_num_threads(1)
 from genredact.api import redact
-from genredact.zoo import load_model
 from genredact.data import load_dataset
-m = load_model(sys.argv[1]); train = load_dataset(sys.argv[2], "train")
+from genredact.zoo import load_model
+
+torch.set_num_threads(1)
+m = load_model(sys.argv[1])
+train = load_dataset(sys.argv[2], "train")
 for tgt in sys.argv[3:]:
     e, log = redact(m, tgt, "encoder-unlearn", data=train, seed=0, progress=False, steps=30, retain="real", mask="center", mask_size=0.71)
     print(tgt, "wall", round(log["wall_s"], 2), "loop", round(log["loop_wall_s"], 2), flush=True)
