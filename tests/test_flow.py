@@ -201,6 +201,21 @@ def test_taming_with_batch_statistics_stops_in_band_and_its_statistics_match_a_f
     assert all(torch.equal(v, again.state_dict()[k]) for k, v in edited.state_dict().items())
 
 
+def test_taming_aim_gain_moves_each_target_and_still_stops_in_band(tiny_flow_trained, flow_data):
+    """aim_gain: each forget image's own target level follows its distance from the band's centre; the run
+    still ends with every image in the band and the drift within tolerance, and the default leaves it off."""
+    forget = np.flatnonzero(flow_data.y == 1)[:3]
+    kw = dict(data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, alpha=0.9, stats="batch", **FAST)
+    edited, log = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", aim_gain=0.1, **kw)
+    assert log["in_band_share"] == 1.0 and log["stopped_early"] and log["remember_drift"] <= 0.01, log["stop_reason"]
+    aim = np.array(log["aim_bpd"])
+    assert aim.shape == (3,) and np.all(np.abs(aim) <= 0.5 * 4.0 * log["sigma"] + 1e-9) and np.abs(aim).max() > 0, aim
+    _, plain = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", **kw)
+    assert plain["aim_bpd"] is None
+    with pytest.raises(GenredactError, match="aim_gain"):
+        redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", aim_gain=-1.0, **kw)
+
+
 def test_remember_set_never_holds_a_forget_image(flow_data, tiny_classifier):
     x = flow_data.x.copy()
     x[7] = x[3]  # a duplicate of a forget image elsewhere in the training data
