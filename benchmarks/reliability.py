@@ -222,24 +222,43 @@ def ddp_i2i_part(work: Path) -> dict:
             "ddp_i2i_eval_max_fid_delta_pct": max(deltas("before", "fid", True).values(), key=abs), "ddp_i2i_detail": runs}
 
 
-def ddp_seeds_part(work: Path, seeds: int) -> dict:
-    """The float32 redaction pair for `seeds` seeds: in float32 one pair's FIDs differ by as much as two seeds
-    do (rounding grows over the steps as a seed change does), so the agreement that can be asked of the
-    distributed path is of the distributions: the mean FID over seeds in 2 processes against 1."""
+def ddp_seeds_part(work: Path, seeds: list[int]) -> dict:
+    """The float32 redaction pair for each of `seeds`: in float32 one pair's FIDs differ by as much as two
+    seeds do (rounding grows over the steps as a seed change does), so the agreement that can be asked of
+    the distributed path is of the distributions: the mean FID over seeds in 2 processes against 1."""
+    variants = [v for s in seeds for v in ((f"single_s{s}", [sys.executable], ["--seed", str(s)]), (f"multi_s{s}", LAUNCH, ["--seed", str(s)]))]
+    runs, _ = ddp_runs(work, tuple(variants))
+    per_seed = {str(s): {w: {"fid": runs[f"{w}_s{s}"]["after"]["fid"], "residual_rate": runs[f"{w}_s{s}"]["after"]["residual_rate"]}
+                         for w in ("single", "multi")} for s in seeds}
+    return {"ddp_seeds_per_seed": per_seed, "ddp_seeds_detail": runs}
+
+
+def ddp_seeds_summary(per_seed: dict[str, dict]) -> dict:
+    """Mean FID difference (2 processes against 1) over the seeds, its standard error, the pairs."""
     import statistics
 
-    variants = [v for s in range(seeds) for v in ((f"single_s{s}", [sys.executable], ["--seed", str(s)]), (f"multi_s{s}", LAUNCH, ["--seed", str(s)]))]
-    runs, _ = ddp_runs(work, tuple(variants))
-    fid = {w: [runs[f"{w}_s{s}"]["after"]["fid"] for s in range(seeds)] for w in ("single", "multi")}
-    res = {w: [runs[f"{w}_s{s}"]["after"]["residual_rate"] for s in range(seeds)] for w in ("single", "multi")}
-    pair = [100 * (b / a - 1) for a, b in zip(fid["single"], fid["multi"])]
+    order = sorted(per_seed, key=int)
+    fid = {w: [per_seed[s][w]["fid"] for s in order] for w in ("single", "multi")}
+    res = {w: [per_seed[s][w]["residual_rate"] for s in order] for w in ("single", "multi")}
+    n = len(order)
     mean = {w: statistics.fmean(v) for w, v in fid.items()}
     sd = {w: statistics.stdev(v) for w, v in fid.items()}
-    return {"ddp_seeds": seeds, "ddp_seeds_fid_mean_delta_pct": 100 * (mean["multi"] / mean["single"] - 1),
-            "ddp_seeds_fid_sem_pct": 100 * (sd["single"] ** 2 / seeds + sd["multi"] ** 2 / seeds) ** 0.5 / mean["single"],
-            "ddp_seeds_fid_single": fid["single"], "ddp_seeds_fid_multi": fid["multi"], "ddp_seeds_pair_fid_delta_pct": pair,
+    return {"ddp_seeds": n, "ddp_seeds_list": [int(s) for s in order], "ddp_seeds_fid_mean_delta_pct": 100 * (mean["multi"] / mean["single"] - 1),
+            "ddp_seeds_fid_sem_pct": 100 * (sd["single"] ** 2 / n + sd["multi"] ** 2 / n) ** 0.5 / mean["single"],
+            "ddp_seeds_fid_single": fid["single"], "ddp_seeds_fid_multi": fid["multi"],
+            "ddp_seeds_pair_fid_delta_pct": [100 * (b / a - 1) for a, b in zip(fid["single"], fid["multi"])],
             "ddp_seeds_residual_single": res["single"], "ddp_seeds_residual_multi": res["multi"],
-            "ddp_seeds_residual_mean_delta": statistics.fmean(res["multi"]) - statistics.fmean(res["single"]), "ddp_seeds_detail": runs}
+            "ddp_seeds_residual_mean_delta": statistics.fmean(res["multi"]) - statistics.fmean(res["single"])}
+
+
+def earlier_seeds(old: dict) -> dict[str, dict]:
+    """The per-seed figures of an earlier ddp-seeds run (records before `ddp_seeds_per_seed`: seeds 0..n-1)."""
+    if "ddp_seeds_per_seed" in old:
+        return old["ddp_seeds_per_seed"]
+    lists = [old.get(f"ddp_seeds_{k}") for k in ("fid_single", "fid_multi", "residual_single", "residual_multi")]
+    if any(v is None for v in lists):
+        return {}
+    return {str(s): {"single": {"fid": a, "residual_rate": c}, "multi": {"fid": b, "residual_rate": d}} for s, (a, b, c, d) in enumerate(zip(*lists))}
 
 
 PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64", "ddp-i2i", "ddp-seeds")
@@ -251,6 +270,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--kills", type=int, default=21, help="runs to kill mid-way at random moments, the commands taking turns (default 21: 3 per command)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, default=5, help="seeds of the ddp-seeds part (a pair of runs each; default 5)")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="the ddp-seeds part runs seeds FIRST..FIRST+SEEDS-1 and adds them to the seeds already recorded (default 0)")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     rec = stamp("reliability.py", "cpu", argv)
@@ -273,16 +294,27 @@ def main(argv: list[str] | None = None) -> None:
             rec.update(ddp_i2i_part(work))
         if "ddp-seeds" in args.parts:
             print(f"2 processes against 1, float32, {args.seeds} seeds ...", flush=True)
-            rec.update(ddp_seeds_part(work, args.seeds))
+            rec.update(ddp_seeds_part(work, list(range(args.first_seed, args.first_seed + args.seeds))))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     # A run of some parts keeps the other parts' figures; each part records the command that measured it.
     old = json.loads(RESULTS.read_text())["records"][0] if RESULTS.exists() else {}
     commands = {**{p: old.get("command") for p in PARTS[:3] if old.get("command")}, **old.get("commands", {})}
+    seeds_before = old.get("devices", {}).get("ddp-seeds", "")
+    extend = "ddp-seeds" in args.parts and seeds_before.startswith(rec["device"] + " (")  # earlier seeds of this machine
+    if "ddp-seeds" in args.parts:
+        per_seed = {**(earlier_seeds(old) if extend else {}), **rec.pop("ddp_seeds_per_seed")}
+        rec.update(ddp_seeds_summary(per_seed), ddp_seeds_per_seed=per_seed)
+        if extend:
+            rec["ddp_seeds_detail"] = {**old.get("ddp_seeds_detail", {}), **rec["ddp_seeds_detail"]}
     commands.update({p: rec["command"] for p in args.parts})
+    if extend and commands.get("ddp-seeds") != old.get("commands", {}).get("ddp-seeds"):
+        commands["ddp-seeds"] = f"{old['commands']['ddp-seeds']}` and `{rec['command']}"
     # ... and the machine and date it was measured on (a record before this field: its own device and date).
     devices = {**{p: f"{old['device']} ({old['date']})" for p in commands if p not in args.parts and old.get("device")}, **old.get("devices", {})}
     devices.update({p: f"{rec['device']} ({rec['date']})" for p in args.parts})
+    if extend and not seeds_before.endswith(f"({rec['date']})"):
+        devices["ddp-seeds"] = f"{rec['device']} ({seeds_before[len(rec['device']) + 2 : -1]} and {rec['date']})"
     merged = {**old, **rec, "commands": commands, "devices": devices} if set(args.parts) != set(PARTS) else {**rec, "commands": commands, "devices": devices}
     write_records(RESULTS, "reliability", [merged])
     replace_block(HERE / "RESULTS.md", "reliability", table(merged))
