@@ -274,7 +274,9 @@ def write_tables(records: list[dict]) -> None:
         "samples), so even the full 8000-step retrain, which never saw a 7, makes 9.34% \"7\"s under it. The self_forget row takes a quarter "
         "of each forget batch from the model's own samples that the redaction classifier puts in the class (re-drawn at each share measurement). "
         "Rows marked `batch statistics` run taming with stats=\"batch\": mu, sigma and the remember drift come from the remember batches every step scores, "
-        "with no statistics pool re-scored.",
+        "with no statistics pool re-scored. The `aim_gain=0.1` rows also move each forget image's own target by 0.1 times its distance from the "
+        "band's centre at every check (integral control: an image the remember term holds short of the centre is aimed past it); their "
+        "Fashion-MNIST run (2026-11-24) had an image-to-image benchmark beside it on the 2 cores, retrain included.",
         "",
         "\n".join(lines),
     ])
