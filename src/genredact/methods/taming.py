@@ -311,7 +311,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     # aim_gain > 0 (an extension, images that fit in one forget batch): each image's own target level is
     # moved by aim_gain times its distance short of the band's centre at every check, so the pull of the
     # remember term does not hold it at the band's edge.
-    aiming = config.aim_gain > 0 and n_forget <= config.batch_size and len(check_perm) == n_forget
+    aiming = config.aim_gain > 0 and n_forget <= config.batch_size and len(check_perm) == n_forget and not config.self_forget
     aim = torch.zeros(n_forget)
 
     # stats="batch" (module docstring): the pool is scored once, under the original; the last stat_steps
