@@ -3,10 +3,12 @@ benchmarks/flow_taming.py draws for that size), with flow steps frozen (requires
 
 FREEZE: '' (nothing), a level ('0': every flow step of the first level) or level:first-last ('0:0-4': the
 first four steps of level 0); several with commas. CONFIG: extra taming options (JSON). Prints the trainable
-parameter count, wall time, steps, the remember drift (%) and in-band share every 200 steps, and where the
+parameter count, wall time, steps, the remember drift (%) and in-band share every 200 steps (every 10 with a
+seventh argument 'trace'), and where the
 images end under the benchmark's band with the random-retain BPD change (flow_metrics).
 
     python benchmarks/probes/taming_freeze_probe.py mnist mnist-flow 7 5 0 '{}'
+    python benchmarks/probes/taming_freeze_probe.py fashion-mnist fashion-flow Sandal 5 '' '{"aim_gain": 0.1}' trace
 """
 import json
 import sys
@@ -27,6 +29,7 @@ from genredact.zoo import load_model  # noqa: E402
 
 ds, name, label, n, freeze = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 cfg = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
+every = 1 if len(sys.argv) > 7 and sys.argv[7] == "trace" else 20  # 'trace': every history row (every 10 steps)
 model = load_model(name)
 train, test = load_dataset(ds, "train"), load_dataset(ds, "test")
 lab = train.class_names.index(label)
@@ -43,7 +46,7 @@ print("trainable", sum(p.numel() for p in model.net.parameters() if p.requires_g
 edited, log = redact(model, tgt, "taming", data=train, seed=0, progress=False, stats="batch", **cfg)
 h = log["history"]
 print(repr(freeze), cfg, f"wall {log['wall_s']:.1f} (loop {log['loop_wall_s']:.1f}) steps {log['steps']} reason {log['stop_reason']}", flush=True)
-print("  (history row, drift %, in band):", [(i, round(100 * r["remember_drift"], 2), round(r["in_band"], 2)) for i, r in enumerate(h) if i % 20 == 0])
+print("  (history row, drift %, in band):", [(i, round(100 * r["remember_drift"], 2), round(r["in_band"], 2)) for i, r in enumerate(h) if i % every == 0])
 split = forget_split(train, tgt)
 fm = flow_metrics(model, edited, train=train, test=test, forget_idx=split.forget_idx, forget=split.forget, classes=(lab,), judge=None)
 after = fm["after"]
