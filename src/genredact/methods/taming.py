@@ -297,22 +297,24 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     # Centring inside the band needs the repair phase; without the remember term stop at the band's edge.
     stop_margin = config.stop_margin if remember else 1.0
 
+    # aim_gain > 0 (an extension, images that fit in one forget batch): each image's own target level is
+    # moved by aim_gain times its distance from the band's centre at every check, so the pull of the
+    # remember term does not hold it at the band's edge.
+    aiming = config.aim_gain > 0 and n_forget <= config.batch_size and len(check_perm) == n_forget and not config.self_forget
+    aim = torch.zeros(n_forget)
+
     @torch.no_grad()
-    def in_band_share(margin: float = stop_margin) -> float:
-        """Share of the check images within `margin` times the band's half-width of its centre."""
+    def in_band_share(margin: float = stop_margin, steer: bool = True) -> float:
+        """Share of the check images within `margin` times the band's half-width of its centre (and, with
+        `steer` while aiming, each image's target moved by its distance from the centre)."""
         d = edited.bpd_of(check_x, generator=make_generator(noise_seed + 1)) - (state["mu"] + config.k * state["sigma"])
         state["max_abs_d_sigma"] = float(d.abs().max() / state["sigma"])
-        if aiming:  # integral control: an image that stays short of the centre is aimed past it
+        if aiming and steer:  # integral control: an image that stays short of the centre is aimed past it
             lim = 0.5 * config.k * state["sigma"]
             aim[check_perm] = (aim[check_perm] - config.aim_gain * d).clamp(-lim, lim)
         return float((d.abs() <= margin * eps * state["sigma"]).double().mean())
 
     state["mu_original"] = float(orig_bpd.mean())
-    # aim_gain > 0 (an extension, images that fit in one forget batch): each image's own target level is
-    # moved by aim_gain times its distance short of the band's centre at every check, so the pull of the
-    # remember term does not hold it at the band's edge.
-    aiming = config.aim_gain > 0 and n_forget <= config.batch_size and len(check_perm) == n_forget and not config.self_forget
-    aim = torch.zeros(n_forget)
 
     # stats="batch" (module docstring): the pool is scored once, under the original; the last stat_steps
     # remember batches carry the statistics from there.
@@ -431,7 +433,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
 
     result = loop.run(step, state={"net": edited.net, "opt": opt, "sched": sched, "rng": g, "running": state, "stat_bpd": stat_bpd, "shifts": shifts, "aim": aim}, stop=stop)
     # Where it ended, with the statistics the last check used (the stop decision's own numbers).
-    final_share = in_band_share(1.0)
+    final_share = in_band_share(1.0, steer=False)
     log = {
         "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
         "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
