@@ -251,16 +251,6 @@ def ddp_seeds_summary(per_seed: dict[str, dict]) -> dict:
             "ddp_seeds_residual_mean_delta": statistics.fmean(res["multi"]) - statistics.fmean(res["single"])}
 
 
-def earlier_seeds(old: dict) -> dict[str, dict]:
-    """The per-seed figures of an earlier ddp-seeds run (records before `ddp_seeds_per_seed`: seeds 0..n-1)."""
-    if "ddp_seeds_per_seed" in old:
-        return old["ddp_seeds_per_seed"]
-    lists = [old.get(f"ddp_seeds_{k}") for k in ("fid_single", "fid_multi", "residual_single", "residual_multi")]
-    if any(v is None for v in lists):
-        return {}
-    return {str(s): {"single": {"fid": a, "residual_rate": c}, "multi": {"fid": b, "residual_rate": d}} for s, (a, b, c, d) in enumerate(zip(*lists))}
-
-
 PARTS = ("resume", "bad-inputs", "ddp", "ddp-float64", "ddp-i2i", "ddp-seeds")
 
 
@@ -303,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     seeds_before = old.get("devices", {}).get("ddp-seeds", "")
     extend = "ddp-seeds" in args.parts and seeds_before.startswith(rec["device"] + " (")  # earlier seeds of this machine
     if "ddp-seeds" in args.parts:
-        per_seed = {**(earlier_seeds(old) if extend else {}), **rec.pop("ddp_seeds_per_seed")}
+        per_seed = {**(old.get("ddp_seeds_per_seed", {}) if extend else {}), **rec.pop("ddp_seeds_per_seed")}
         rec.update(ddp_seeds_summary(per_seed), ddp_seeds_per_seed=per_seed)
         if extend:
             rec["ddp_seeds_detail"] = {**old.get("ddp_seeds_detail", {}), **rec["ddp_seeds_detail"]}
