@@ -214,6 +214,43 @@ def test_taming_aim_gain_moves_each_target_and_still_stops_in_band(tiny_flow_tra
         redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", aim_gain=-1.0, **kw)
 
 
+class _Interrupted(Exception):
+    pass
+
+
+def test_taming_on_images_interrupted_resumes_to_the_same_weights(tiny_flow_trained, flow_data, tmp_path, monkeypatch):
+    """Images mode keeps state between steps (each image's aim, the batch statistics' window): a run
+    interrupted part-way and resumed from its checkpoint ends on the same weights as the uninterrupted run."""
+    import genredact.methods.taming as taming_mod
+    from genredact.engine.resume import resumable
+
+    forget = np.flatnonzero(flow_data.y == 1)[:3]
+    kw = dict(data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, alpha=0.9, stats="batch", aim_gain=0.1, **FAST)
+    seen: list[str] = []
+    run = lambda resume: resumable(tmp_path / "tamed", resume=resume, fingerprint={"t": 1}, every_s=0, echo=seen.append)  # noqa: E731
+    with run(False):
+        whole, log = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", **kw)
+    assert log["stopped_early"] and log["steps"] > 30, log["stop_reason"]
+    kl, calls = taming_mod.gaussian_kl, {"n": 0}
+
+    def flaky(*a):
+        calls["n"] += 1
+        if calls["n"] == 2 * 25:  # two KL terms a step: the 25th step never ends
+            raise _Interrupted
+        return kl(*a)
+
+    monkeypatch.setattr(taming_mod, "gaussian_kl", flaky)
+    with pytest.raises(_Interrupted), run(False):
+        redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", **kw)
+    monkeypatch.setattr(taming_mod, "gaussian_kl", kl)
+    seen.clear()
+    with run(True):
+        resumed, rlog = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", **kw)
+    assert any("resuming" in s for s in seen), seen  # from the interrupted run's checkpoint, not afresh
+    assert rlog["steps"] == log["steps"] and rlog["aim_bpd"] == log["aim_bpd"]
+    assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in whole.state_dict().items())
+
+
 def test_remember_set_never_holds_a_forget_image(flow_data, tiny_classifier):
     x = flow_data.x.copy()
     x[7] = x[3]  # a duplicate of a forget image elsewhere in the training data
