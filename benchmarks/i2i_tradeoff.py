@@ -10,8 +10,14 @@ some encoder-unlearn point dominates, and which encoder-unlearn points some base
 
     python benchmarks/i2i_tradeoff.py --dataset mnist --network conv --retain proxy-refined --alphas 0.05 0.1 0.2 0.4 --threads 1
 
-Writes benchmarks/results/i2i_tradeoff.json (records merged by dataset/network/forget/retain/method/alpha),
-the figure benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>.png and a table in benchmarks/RESULTS.md.
+Training masks: the methods' default random masks, or the headline mask itself with
+`--set mask=center --set mask_size=0.71` (a group of its own in the table and figure):
+
+    python benchmarks/i2i_tradeoff.py --dataset fashion-mnist --network conv --forget one --retain real --alphas 0.15 0.2 --set mask=center --set mask_size=0.71 --threads 1
+
+Writes benchmarks/results/i2i_tradeoff.json (records merged by dataset/network/forget/retain/method/alpha/
+training masks), the figure benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>[_<masks>].png and a
+table in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -34,8 +40,19 @@ from i2i_unlearning import FORGET, HEADLINE_MASK, METHODS, PROXY, REFINED  # noq
 RESULTS = HERE / "results" / "i2i_tradeoff.json"
 
 
+def train_mask(r: dict) -> str:
+    """The masks the method trained with: 'random' (the methods' default) or e.g. 'center-0.71'."""
+    o = r.get("options", {})
+    mask = o.get("mask", "random")
+    return mask if mask == "random" else f"{mask}-{float(o.get('mask_size', 0.5)):g}"
+
+
+def group_of(r: dict) -> tuple:
+    return (r["model"], r["forget"], r["retain"], train_mask(r))
+
+
 def key(r: dict) -> tuple:
-    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["alpha"])
+    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["alpha"], train_mask(r))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
                 "forget_acc": f["acc"], "base_forget_acc": bf["acc"], "forget_fid": f["fid"], "base_forget_fid": bf["fid"],
                 "retain_acc": r["acc"], "base_retain_acc": br["acc"], "retain_fid": r["fid"], "base_retain_fid": br["fid"],
                 "wall_s": log["wall_s"], "steps": log["steps"],
-                "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "refine", "refine_images")},
+                "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images")},
                 **common,
             }
             print(f"   {method:16s} alpha {alpha:<5g} forget acc {f['acc']:.3f} FID {f['fid']:.2f} | retain acc {r['acc']:.3f} ({100 * (r['acc'] - br['acc']):+.1f}) "
@@ -100,8 +117,8 @@ def save(new: list[dict]) -> None:
 
 def redraw(records: list[dict]) -> None:
     write_tables(records)
-    for group in {(r["model"], r["forget"], r["retain"]) for r in records}:
-        plot([r for r in records if (r["model"], r["forget"], r["retain"]) == group])
+    for group in {group_of(r) for r in records}:
+        plot([r for r in records if group_of(r) == group])
 
 
 def fid_change(r: dict) -> float:
@@ -119,15 +136,15 @@ def write_tables(records: list[dict]) -> None:
         f"## {heading('Image-to-image unlearning: retain/forget trade-off', RESULTS)} (`benchmarks/i2i_tradeoff.py`)",
         "",
         f"Device: {', '.join(sorted({r['device'] for r in records}))}. Commands: {commands}. "
-        f"Each method at several forget weights alpha (150 steps, the methods' default random training masks), scored on the centre mask "
+        f"Each method at several forget weights alpha (150 steps, trained with the methods' default random masks unless the heading names other training masks), scored on the centre mask "
         f"(`{HEADLINE_MASK}`) on the first {records[0]['n']} held-out test images per split under the evaluation judge. `proxy-refined` is "
         f"the other data set refined by the model's own inpainting ({REFINED['refine']} rounds, {REFINED['refine_images']} images). "
-        "A baseline point is dominated (D) when some encoder-unlearn point of the same model, forget set and retain source has forget "
-        "accuracy and retain FID change no higher. Figures: `benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>.png`.",
+        "A baseline point is dominated (D) when some encoder-unlearn point of the same model, forget set, retain source and training masks has forget "
+        "accuracy and retain FID change no higher. Figures: `benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>[_<training masks>].png`.",
     ]
     order = {m: i for i, m in enumerate(METHODS)}
-    for group in sorted({(r["model"], r["forget"], r["retain"]) for r in records}):
-        rows = sorted((r for r in records if (r["model"], r["forget"], r["retain"]) == group), key=lambda r: (order.get(r["method"], 99), r["alpha"]))
+    for group in sorted({group_of(r) for r in records}):
+        rows = sorted((r for r in records if group_of(r) == group), key=lambda r: (order.get(r["method"], 99), r["alpha"]))
         ours = [r for r in rows if r["method"] == "encoder-unlearn"]
         base = rows[0]
         others = [r for r in rows if r["method"] != "encoder-unlearn"]
@@ -136,7 +153,7 @@ def write_tables(records: list[dict]) -> None:
         by = sorted({r["method"] for o in beaten for r in others if dominated(o, [r])})
         lines += [
             "",
-            f"### {group[0]}, forget {group[1]} {base['forget_labels']}, retain {group[2]}",
+            f"### {group[0]}, forget {group[1]} {base['forget_labels']}, retain {group[2]}" + ("" if group[3] == "random" else f", trained with {group[3]} masks"),
             "",
             f"Base: forget acc {base['base_forget_acc']:.3f}, forget FID {base['base_forget_fid']:.2f}, retain acc {base['base_retain_acc']:.3f}, retain FID {base['base_retain_fid']:.2f}. "
             + (f"encoder-unlearn dominates {n_dom} of {len(others)} baseline points; {len(beaten)} of its {len(ours)} points are dominated by a baseline point"
@@ -173,10 +190,13 @@ def plot(rows: list[dict]) -> None:
     ax.scatter([0], [r0["base_forget_acc"]], marker="*", s=150, color="black", label="base model", zorder=4)
     ax.set_xlabel("retain FID change vs base (%)  (lower is better)")
     ax.set_ylabel("forget judge accuracy on outputs  (lower is better)")
-    ax.set_title(f"{r0['model']}, forget {r0['forget']}, retain {r0['retain']}: centre mask, alpha annotated", fontsize=9)
+    masks = train_mask(r0)
+    trained = "" if masks == "random" else f", trained with {masks} masks"
+    ax.set_title(f"{r0['model']}, forget {r0['forget']}, retain {r0['retain']}{trained}: centre mask, alpha annotated", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    out = HERE / "figures" / f"i2i_tradeoff_{r0['model']}_{r0['forget']}_{r0['retain']}{'_gpu' if RESULTS.stem.endswith('_gpu') else ''}.png"
+    suffix = "" if masks == "random" else f"_{masks}"
+    out = HERE / "figures" / f"i2i_tradeoff_{r0['model']}_{r0['forget']}_{r0['retain']}{suffix}{'_gpu' if RESULTS.stem.endswith('_gpu') else ''}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")

@@ -8,7 +8,7 @@ evaluated on held-out forget and retain test images separately, per mask, under 
     python benchmarks/i2i_unlearning.py --datasets fashion-mnist --networks conv --threads 1
     python benchmarks/i2i_unlearning.py --datasets mnist --networks mae --forget one --n 1000
 
-Writes benchmarks/results/i2i_unlearning.json (records merged by dataset/network/forget/retain/method/mask)
+Writes benchmarks/results/i2i_unlearning.json (records merged by dataset/network/forget/retain/method/mask/training options)
 and the table in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
                             "wall_s": log["wall_s"], "steps": log["steps"], "peak_mem_mb": log["peak_mem_mb"],
                             "retrain_wall_s": rlog["wall_s"], "retrain_steps": rlog["steps"],
                             "noise_fill_forget_acc": floor.get(mask),
-                            "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "refine", "refine_images")},
+                            "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images")},
                             **common,
                         })
                 save(new)
@@ -139,7 +139,10 @@ def show(method: str, retain: str, res: dict, base: dict, log: dict) -> None:
 
 
 def key(r: dict) -> tuple:
-    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"])
+    """A row per model, forget set, retain source, method, evaluation mask and training options (another
+    alpha, training mask or step count adds a row beside the earlier one)."""
+    o = r.get("options", {})
+    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), o.get("mask", "random"), o.get("steps"))
 
 
 def save(new: list[dict]) -> None:
