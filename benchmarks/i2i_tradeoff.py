@@ -176,6 +176,7 @@ def plot(rows: list[dict]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, FuncFormatter
 
     r0 = rows[0]
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
@@ -189,6 +190,8 @@ def plot(rows: list[dict]) -> None:
             ax.annotate(f"{r['alpha']:g}", (fid_change(r), r["forget_acc"]), textcoords="offset points", xytext=(4, 3), fontsize=7)
     ax.scatter([0], [r0["base_forget_acc"]], marker="*", s=150, color="black", label="base model", zorder=4)
     ax.set_xscale("symlog", linthresh=10)  # linear within +-10%, where the goals lie; a baseline far out stays on the chart
+    ax.xaxis.set_major_locator(FixedLocator([-50, -20, -10, -5, 0, 5, 10, 20, 50, 100, 200, 500]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel("retain FID change vs base (%, symlog beyond +-10%)  (lower is better)")
     ax.set_ylabel("forget judge accuracy on outputs  (lower is better)")
     masks = train_mask(r0)
