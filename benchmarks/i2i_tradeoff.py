@@ -35,16 +35,9 @@ from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import HERE, for_device, heading, replace_block, stamp, merge_records  # noqa: E402
-from i2i_unlearning import FORGET, HEADLINE_MASK, METHODS, PROXY, REFINED  # noqa: E402
+from i2i_unlearning import FORGET, HEADLINE_MASK, METHODS, PROXY, REFINED, train_mask  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_tradeoff.json"
-
-
-def train_mask(r: dict) -> str:
-    """The masks the method trained with: 'random' (the methods' default) or e.g. 'center-0.71'."""
-    o = r.get("options", {})
-    mask = o.get("mask", "random")
-    return mask if mask == "random" else f"{mask}-{float(o.get('mask_size', 0.5)):g}"
 
 
 def group_of(r: dict) -> tuple:

@@ -138,11 +138,18 @@ def show(method: str, retain: str, res: dict, base: dict, log: dict) -> None:
           f"retain acc {br['acc']:.3f}->{r['acc']:.3f} FID {br['fid']:.2f}->{r['fid']:.2f} | {log['wall_s']:.1f}s", flush=True)
 
 
+def train_mask(r: dict) -> str:
+    """The masks a method trained with: 'random' (the methods' default) or e.g. 'center-0.71'."""
+    o = r.get("options", {})
+    mask = o.get("mask", "random")
+    return mask if mask == "random" else f"{mask}-{float(o.get('mask_size', 0.5)):g}"
+
+
 def key(r: dict) -> tuple:
     """A row per model, forget set, retain source, method, evaluation mask and training options (another
     alpha, training mask or step count adds a row beside the earlier one)."""
     o = r.get("options", {})
-    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), o.get("mask", "random"), o.get("steps"))
+    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), train_mask(r), o.get("steps"))
 
 
 def save(new: list[dict]) -> None:
@@ -174,7 +181,7 @@ def write_tables(records: list[dict]) -> None:
         f"{REFINED['refine']} rounds of the model's own inpainting with random masks ({REFINED['refine_images']} images; those the redaction "
         f"classifier puts in a forget class dropped), trained with alpha {REFINED['alpha']} (encoder-unlearn's `refine` option, beyond the paper). `retrain` is the zoo recipe on the data without "
         "the forget classes, measured in the same run on the same device (the zoo recipe is 3000 steps; a run with `--retrain-steps` "
-        "shows fewer, and its wall / retrain ratio is then against that shorter retrain). A method row names the masks it trained with: `center` "
+        "shows fewer, and its wall / retrain ratio is then against that shorter retrain). A method row names the masks it trained with: `center-0.71` "
         "(the headline mask, `--set mask=center --set mask_size=0.71`) or `random` (the method's default: centre boxes and borders of "
         "random size). Rows of one model and forget set come from different runs, each next to its own retrain (its wall time is in the row). Headline mask: centre inpainting with a 20x20 box on 28x28 "
         f"(`{HEADLINE_MASK}`, 51% of the pixels). Check column (centre mask): F = forget judge accuracy <= 20% and forget FID >= 3x base; "
@@ -207,7 +214,7 @@ def table(records: list[dict], checks: bool = True) -> str:
     for r in sorted(records, key=lambda r: (r["dataset"], r["network"], r["forget"], r["mask"], group.get(r["method"], {"real": 2, "proxy": 3}.get(r["retain"], 4)), order.get(r["method"], 99))):
         ratio = r["wall_s"] / r["retrain_wall_s"] if r["retrain_wall_s"] else 0.0
         o = r.get("options", {})
-        alpha = f" (α={o['alpha']:g}, {o['steps']} steps, {o.get('mask', 'random')} masks)" if "alpha" in o else ""
+        alpha = f" (α={o['alpha']:g}, {o['steps']} steps, {train_mask(r)} masks)" if "alpha" in o else ""
         line = (
             f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']}{alpha} | {r['retain']} | {r['forget_acc']:.3f} | "
             f"{r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | {r['forget_cos']:.3f} | "

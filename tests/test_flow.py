@@ -13,7 +13,9 @@ import torch
 from genredact.api import redact
 from genredact.checkpoint import load_pretrained, save_pretrained
 from genredact.data import ImageData
+from genredact.engine.resume import resumable
 from genredact.errors import GenredactError
+from genredact.methods import taming as taming_mod
 from genredact.methods._flow import forget_split, gaussian_kl
 from genredact.metrics.flow import bpd_shift, class_mix, likelihood_quantile, membership_auc
 from genredact.models import FlowModel
@@ -221,13 +223,13 @@ class _Interrupted(Exception):
 def test_taming_on_images_interrupted_resumes_to_the_same_weights(tiny_flow_trained, flow_data, tmp_path, monkeypatch):
     """Images mode keeps state between steps (each image's aim, the batch statistics' window): a run
     interrupted part-way and resumed from its checkpoint ends on the same weights as the uninterrupted run."""
-    import genredact.methods.taming as taming_mod
-    from genredact.engine.resume import resumable
-
     forget = np.flatnonzero(flow_data.y == 1)[:3]
     kw = dict(data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, alpha=0.9, stats="batch", aim_gain=0.1, **FAST)
     seen: list[str] = []
-    run = lambda resume: resumable(tmp_path / "tamed", resume=resume, fingerprint={"t": 1}, every_s=0, echo=seen.append)  # noqa: E731
+
+    def run(resume: bool):
+        return resumable(tmp_path / "tamed", resume=resume, fingerprint={"t": 1}, every_s=0, echo=seen.append)
+
     with run(False):
         whole, log = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", **kw)
     assert log["stopped_early"] and log["steps"] > 30, log["stop_reason"]
