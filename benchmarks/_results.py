@@ -75,16 +75,20 @@ def device_name(device: str) -> str:
 
 
 def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (platform's guess elsewhere): wall times on two machines
-    of one architecture can differ several-fold (a flow retrain step took 0.27 s on the 2-core machine of
-    2026-11-23 and 0.88 s on the AMD EPYC one of 2026-11-24, one thread each)."""
+    """The CPU's model name from /proc/cpuinfo, with its family and model numbers (platform's guess
+    elsewhere): wall times on two machines of one name can differ several-fold (a flow retrain step took
+    0.27 s on the 2-core machine of 2026-11-23 and 0.88 s on the "AMD EPYC" one of 2026-11-24, one thread
+    each; the "AMD EPYC" of 2026-11-25, family 26, ran taming steps about 4x faster than that of 2026-11-24)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        info = dict(
+            (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in Path("/proc/cpuinfo").read_text().splitlines()) if v
+        )
     except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+        info = {}
+    if "model name" not in info:
+        return platform.processor() or "unknown CPU"
+    numbers = ", ".join(f"{k} {info[k]}" for k in ("cpu family", "model") if k in info)
+    return f"{info['model name']} ({numbers})" if numbers else info["model name"]
 
 
 def for_device(path: Path, device: str) -> Path:

@@ -277,7 +277,8 @@ def write_tables(records: list[dict]) -> None:
         "with no statistics pool re-scored. The `aim_gain=0.1` rows also move each forget image's own target by 0.1 times its distance from the "
         "band's centre at every check (integral control: an image the remember term holds short of the centre is aimed past it); their "
         "Fashion-MNIST row is a second run with nothing beside it (the first, with an image-to-image benchmark on the other core, retrain "
-        "included: 129.0 s of 6210 s = 2.08%, the same 322 steps and figures).",
+        "included: 129.0 s of 6210 s = 2.08%, the same 322 steps and figures); the rows on the AMD EPYC of family 26 (2026-11-25) re-ran both "
+        "alone on that faster machine (Fashion-MNIST 320 steps: the last bits of the arithmetic differ between the two CPUs).",
         "",
         "\n".join(lines),
     ])
