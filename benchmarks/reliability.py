@@ -292,6 +292,13 @@ def main(argv: list[str] | None = None) -> None:
     commands = {**{p: old.get("command") for p in PARTS[:3] if old.get("command")}, **old.get("commands", {})}
     seeds_before = old.get("devices", {}).get("ddp-seeds", "")
     extend = "ddp-seeds" in args.parts and seeds_before.startswith(rec["device"] + " (")  # earlier seeds of this machine
+    if "ddp-seeds" in args.parts and not extend and old.get("ddp_seeds_per_seed"):
+        # Seeds of another machine are not pooled with these (wall times and float32 rounding differ), but
+        # their summary stays in the record.
+        earlier = [e for e in old.get("ddp_seeds_earlier", []) if e["devices"] != seeds_before]
+        rec["ddp_seeds_earlier"] = earlier + [{"devices": seeds_before, "command": old.get("commands", {}).get("ddp-seeds"),
+                                               **{k: old[k] for k in ("ddp_seeds", "ddp_seeds_fid_mean_delta_pct", "ddp_seeds_fid_sem_pct",
+                                                                      "ddp_seeds_residual_mean_delta", "ddp_seeds_per_seed") if k in old}}]
     if "ddp-seeds" in args.parts:
         per_seed = {**(old.get("ddp_seeds_per_seed", {}) if extend else {}), **rec.pop("ddp_seeds_per_seed")}
         rec.update(ddp_seeds_summary(per_seed), ddp_seeds_per_seed=per_seed)
@@ -338,6 +345,8 @@ def table(r: dict) -> str:
         (f"the same over {r.get('ddp_seeds') or 'several'} seeds (a pair each): mean FID difference (its standard error) / mean residual-rate difference",
          f"{r['ddp_seeds_fid_mean_delta_pct']:+.2f}% ({r['ddp_seeds_fid_sem_pct']:.2f}%) / {r['ddp_seeds_residual_mean_delta']:+.4f}"
          if r.get("ddp_seeds_fid_mean_delta_pct") is not None else "not measured", "<= 2%"),
+        *((f"... on {e['devices']}, {e['ddp_seeds']} seeds", f"{e['ddp_seeds_fid_mean_delta_pct']:+.2f}% ({e['ddp_seeds_fid_sem_pct']:.2f}%) / {e['ddp_seeds_residual_mean_delta']:+.4f}", "<= 2%")
+          for e in r.get("ddp_seeds_earlier", [])),
         ("the same in float64: residual-rate difference (bound) / FID difference / weight difference after 2 steps",
          f"{r['ddp64_residual_delta']:+.4f} ({r['ddp64_residual_bound']:.4f}) / {r['ddp64_fid_delta_pct']:+.1e}% / {r['ddp64_early_max_weight_diff']:.1e}"
          if r.get("ddp64_fid_delta_pct") is not None else "not measured", "<= 2%"),
