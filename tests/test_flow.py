@@ -329,6 +329,52 @@ def test_debias_moves_the_mix_toward_the_target(tiny_flow, flow_data, tiny_class
     assert log["max_mix_error_classifier"] <= min(measured) + 1e-12, (log["max_mix_error_classifier"], measured)
 
 
+def test_mixture_prior_density_matches_torch_distributions_and_survives_save_load(tiny_flow, flow_data, tmp_path):
+    from genredact.models.flow import MixturePrior
+
+    prior = MixturePrior(3, 5)
+    g = make_generator(1)
+    means, stds = torch.randn(3, 5, generator=g), torch.rand(3, 5, generator=g) + 0.2
+    prior.set(torch.tensor([0.2, 0.1, 0.7]), means, stds)
+    z = torch.randn(7, 5, generator=g)
+    ref = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(probs=torch.tensor([0.2, 0.1, 0.7])),
+        torch.distributions.Independent(torch.distributions.Normal(means, stds), 1))
+    assert torch.allclose(prior.log_prob(z), ref.log_prob(z), atol=1e-4)
+    prior.set(torch.tensor([0.2, 0.0, 0.8]), means, stds)
+    _, comp = prior.sample(2000, generator=make_generator(2))
+    assert (comp != 1).all() and abs(float((comp == 2).double().mean()) - 0.8) < 0.04  # a zero weight is never drawn
+    # A flow with the prior: log_prob uses it, and save/load keeps it bit for bit.
+    tiny_flow.use_mixture_prior(2).set(torch.tensor([0.3, 0.7]), torch.zeros(2, tiny_flow.dim), torch.full((2, tiny_flow.dim), 0.5))
+    y = dequantize(torch.as_tensor(flow_data.x[:8]), generator=make_generator(0))
+    with torch.no_grad():
+        z, log_det = tiny_flow.inverse(y)
+        assert torch.allclose(tiny_flow.log_prob(y), tiny_flow.prior.log_prob(z) + log_det)
+    loaded = load_pretrained(save_pretrained(tiny_flow, tmp_path / "mixed"))
+    with torch.no_grad():
+        assert torch.equal(loaded.log_prob(y), tiny_flow.log_prob(y))
+    assert torch.equal(loaded.sample(4, generator=make_generator(3), temperature=0.7), tiny_flow.sample(4, generator=make_generator(3), temperature=0.7))
+
+
+def test_debias_by_prior_reaches_the_mix_and_keeps_the_network(tiny_flow, flow_data, tiny_classifier):
+    from genredact.methods._flow import sample_mix
+
+    target = DistributionTarget(classifier=tiny_classifier, shares=(0.4, 0.6), source="tiny")
+    z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
+    before = sample_mix(tiny_flow, tiny_classifier, z)
+    weights = {k: v.clone() for k, v in tiny_flow.state_dict().items()}
+    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, debias="prior", mix_samples=1000, prior_images=200, prior_components=2, mix_tol=0.03)
+    after = sample_mix(edited, tiny_classifier, edited.latents(2000, generator=make_generator(9), temperature=0.7))
+    assert abs(after[0] - 0.4) < 0.05 and abs(before[0] - 0.4) > 0.3, (before, after, log["history"])
+    assert all(torch.equal(v, weights[k]) for k, v in tiny_flow.state_dict().items())  # the input model is untouched
+    assert tiny_flow.prior is None and edited.prior is not None
+    assert edited.prior.means.shape[0] == 4 and log["prior_classes"] == [0, 0, 1, 1]  # two k-means clusters per class
+    assert all(torch.equal(edited.state_dict()[k], v) for k, v in weights.items())  # the network itself is not retrained
+    assert log["max_mix_error_classifier"] == min(h["max_err"] for h in log["history"])
+    with pytest.raises(GenredactError, match="prior_images"):
+        redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, debias="prior", prior_images=0)
+
+
 def test_debias_stream_stays_within_its_bounds():
     from genredact.methods.taming import _clamp_shares
 

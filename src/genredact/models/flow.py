@@ -11,7 +11,9 @@ Conventions (one pair, used everywhere in genredact):
   dequantisation: bpd = (-log p(y) - D log(2/256)) / (D log 2) = -log p(y) / (D log 2) + 7.
   It is an upper bound on -log2 P(x) / D (the usual figure papers report).
 - `forward(z) -> (x, log_det)` is the generative direction, `inverse(x) -> (z, log_det)` the
-  normalising one (normflows/FrEIA naming); z is flat (B, D) with a standard normal prior.
+  normalising one (normflows/FrEIA naming); z is flat (B, D) with a standard normal prior, or, after
+  `taming` with `debias="prior"`, a `MixturePrior` (diagonal Gaussians, one per class, with weights):
+  `log_prob`, `latents` and `sample` then use that prior, and the network is unchanged.
 """
 from __future__ import annotations
 
@@ -28,6 +30,44 @@ from genredact.models.base import MODEL_CLASSES, GenerativeModel, build_net, net
 from genredact.models.flow_nets import standard_normal_log_prob
 
 N_BINS = 256
+
+
+class MixturePrior(nn.Module):
+    """A mixture of K diagonal Gaussians over the flat latent (D,): weights w (K,), means (K, D), log-stds
+    (K, D). Sampling at temperature T draws a component by w, then mean + T * std * eps; the density is
+    exact (logsumexp over the components), so a flow with this prior is still a normalizing flow."""
+
+    def __init__(self, components: int, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("log_weights", torch.full((components,), -math.log(components)))
+        self.register_buffer("means", torch.zeros(components, dim))
+        self.register_buffer("log_stds", torch.zeros(components, dim))
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return self.log_weights.exp()
+
+    def set(self, weights: torch.Tensor, means: torch.Tensor, stds: torch.Tensor) -> None:
+        """Set the components (weights are normalised; a zero weight leaves its component unused)."""
+        w = torch.as_tensor(weights, dtype=torch.float64).clamp_min(0)
+        if not torch.isfinite(w).all() or float(w.sum()) <= 0:
+            raise GenredactError("the mixture prior needs non-negative weights with a positive sum")
+        self.log_weights.copy_((w / w.sum()).log().to(self.log_weights))
+        self.means.copy_(means)
+        self.log_stds.copy_(stds.clamp_min(1e-4).log())
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log sum_k w_k N(z; mean_k, diag(std_k^2)) (B,)."""
+        inv = (-self.log_stds).exp()
+        comp = -0.5 * (((z[:, None, :] - self.means[None]) * inv[None]).pow(2).sum(2) + z.shape[1] * math.log(2 * math.pi)) - self.log_stds.sum(1)[None]
+        return torch.logsumexp(comp + self.log_weights[None], dim=1)
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """n latents (n, D) and their components (n,), drawn on the CPU from `generator`."""
+        comp = torch.multinomial(self.weights.double().cpu(), n, replacement=True, generator=generator)
+        eps = torch.randn(n, self.means.shape[1], generator=generator)
+        z = self.means.cpu()[comp] + float(temperature) * self.log_stds.cpu()[comp].exp() * eps
+        return z, comp
 
 
 def dequantize(x: torch.Tensor | np.ndarray, *, generator: torch.Generator | None = None, noise: bool = True) -> torch.Tensor:
@@ -70,6 +110,12 @@ class FlowModel(GenerativeModel):
         self.image_shape = tuple(int(s) for s in image_shape)
         self.dataset = dataset
         self.class_names = list(class_names) if class_names else None
+        self.prior: MixturePrior | None = None
+
+    def use_mixture_prior(self, components: int) -> MixturePrior:
+        """Replace the standard normal prior by a `MixturePrior` of `components` (set it with `.set`)."""
+        self.prior = MixturePrior(components, self.dim).to(self.device)
+        return self.prior
 
     @property
     def dim(self) -> int:
@@ -88,7 +134,7 @@ class FlowModel(GenerativeModel):
     def log_prob(self, y: torch.Tensor) -> torch.Tensor:
         """Natural-log density (B,) of continuous images y in [-1, 1] (already dequantised)."""
         z, log_det = self.inverse(y)
-        return standard_normal_log_prob(z) + log_det
+        return (standard_normal_log_prob(z) if self.prior is None else self.prior.log_prob(z)) + log_det
 
     def bpd(self, x: torch.Tensor | np.ndarray, *, generator: torch.Generator | None = None, draws: int = 1,
             shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
@@ -118,7 +164,10 @@ class FlowModel(GenerativeModel):
     # Sampling -------------------------------------------------------------------------------------
 
     def latents(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
-        """n latents (n, D) ~ N(0, temperature^2 I), drawn on the CPU from `generator`."""
+        """n latents (n, D) ~ N(0, temperature^2 I) (or the mixture prior's, at `temperature`), drawn on the
+        CPU from `generator`."""
+        if self.prior is not None:
+            return self.prior.sample(n, generator=generator, temperature=temperature)[0].to(self.device)
         return (torch.randn(n, self.dim, generator=generator) * float(temperature)).to(self.device)
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -154,11 +203,20 @@ class FlowModel(GenerativeModel):
     # Config ---------------------------------------------------------------------------------------
 
     def to_config(self) -> dict[str, Any]:
-        return {"net": net_config(self.net), "image_shape": list(self.image_shape), "dataset": self.dataset, "class_names": self.class_names}
+        cfg = {"net": net_config(self.net), "image_shape": list(self.image_shape), "dataset": self.dataset, "class_names": self.class_names}
+        if self.prior is not None:
+            cfg["prior"] = {"kind": "mixture", "components": int(self.prior.means.shape[0])}
+        return cfg
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> "FlowModel":
         try:
-            return cls(build_net(cfg["net"]), image_shape=tuple(cfg["image_shape"]), dataset=cfg.get("dataset"), class_names=cfg.get("class_names"))
+            model = cls(build_net(cfg["net"]), image_shape=tuple(cfg["image_shape"]), dataset=cfg.get("dataset"), class_names=cfg.get("class_names"))
         except KeyError as exc:
             raise CheckpointError(f"flow config lacks the field {exc}; the model folder is not a genredact flow") from None
+        prior = cfg.get("prior")
+        if prior is not None:
+            if not isinstance(prior, dict) or prior.get("kind") != "mixture" or not isinstance(prior.get("components"), int) or prior["components"] < 1:
+                raise CheckpointError(f"flow config has an unknown prior {prior!r}; only a mixture with a positive number of components is known")
+            model.use_mixture_prior(prior["components"])
+        return model
