@@ -45,7 +45,11 @@ def test_two_processes_agree_with_one(tmp_path):
     # the hole losses take whole-batch sums): the flows' weights, the inpainters' fills as in one process.
     assert set(multi["others"]) == {"flow", "taming", "inpainter", "encoder-unlearn", "noisy-label", "random-encoder"}
     for name, values in single["others"].items():
-        tol = 1e-5 if name in ("flow", "taming") else 2e-4
+        # Adam divides each update by the gradient's running RMS, so a weight whose gradient is near zero
+        # moves by up to lr per step whichever way rounding tips it: taming's 12 steps at lr 2e-3 ended
+        # 1.1e-4 apart on an AMD EPYC of family 26 (AVX-512), 1e-5 on the machines before. A path that
+        # skipped the gradient averaging would move weights by O(lr * steps) = 2.4e-2.
+        tol = {"flow": 1e-5, "taming": 1e-3}.get(name, 2e-4)
         for p, q in zip(values, multi["others"][name]):
             assert torch.allclose(torch.tensor(q, dtype=torch.float64), torch.tensor(p, dtype=torch.float64), rtol=0, atol=tol), name
     # The paired image-to-image metrics: each process completes and judges its shard; the figures are the whole set's.
