@@ -11,19 +11,17 @@ fashion-mnist fashion-flow 2000 0.7`); at temperature 0.5, 76.6%, with the Coat 
 worse (the judge calls 5% of the Coat component's samples Coat).
 """
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 torch.set_num_threads(1)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for classifier_agreement
+from classifier_agreement import labels  # noqa: E402
 from genredact.data import load_dataset  # noqa: E402
 from genredact.models.flow import dequantize  # noqa: E402
 from genredact.zoo import load_classifier, load_model  # noqa: E402
-
-
-def labels(clf, x: torch.Tensor) -> np.ndarray:
-    with torch.no_grad():
-        return torch.cat([clf.predict(x[i : i + 500])[0].argmax(1) for i in range(0, len(x), 500)]).numpy()
 
 
 def main() -> None:

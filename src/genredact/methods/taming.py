@@ -133,11 +133,11 @@ from typing import Literal
 import numpy as np
 import torch
 
+from genredact.data import ImageData
 from genredact.engine import Loop
 from genredact.errors import GenredactError
 from genredact.methods._flow import class_share, forget_split, gaussian_kl, sample_mix, warmup_adam
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
-from genredact.data import ImageData
 from genredact.models import FlowModel
 from genredact.models.flow import dequantize
 from genredact.seeding import make_generator
@@ -592,23 +592,21 @@ def _debias(edited: FlowModel, original: FlowModel, target: DistributionTarget, 
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
 
 
-def _project_simplex(v: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """Euclidean projection of v onto {w >= 0, sum w = 1, w = 0 off `support`}."""
-    w = np.zeros_like(v)
-    u = np.sort(v[support])[::-1]
+def _project_simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of v onto the simplex {w >= 0, sum w = 1}."""
+    u = np.sort(v)[::-1]
     css = np.cumsum(u) - 1
     r = np.nonzero(u - css / np.arange(1, len(u) + 1) > 0)[0][-1]
-    w[support] = np.maximum(v[support] - css[r] / (r + 1), 0)
-    return w
+    return np.maximum(v - css[r] / (r + 1), 0)
 
 
-def _mix_weights(confusion: np.ndarray, aim: np.ndarray, support: np.ndarray, iters: int = 2000) -> np.ndarray:
-    """Component weights w on the simplex (zero off `support`) whose mix confusion^T w is nearest `aim`
-    (least squares, projected gradient)."""
-    w = _project_simplex(np.where(support, 1.0, 0.0) / support.sum(), support)
+def _mix_weights(confusion: np.ndarray, aim: np.ndarray, iters: int = 2000) -> np.ndarray:
+    """Component weights w on the simplex whose mix confusion^T w is nearest `aim` (least squares,
+    projected gradient from the uniform weights)."""
+    w = np.full(len(confusion), 1.0 / len(confusion))
     step = 1.0 / max(2 * np.linalg.norm(confusion @ confusion.T, 2), 1e-12)
     for _ in range(iters):
-        w = _project_simplex(w - step * 2 * confusion @ (confusion.T @ w - aim), support)
+        w = _project_simplex(w - step * 2 * confusion @ (confusion.T @ w - aim))
     return w
 
 
@@ -628,8 +626,8 @@ def _clusters(z: torch.Tensor, k: int, generator: torch.Generator, iters: int = 
 @torch.no_grad()
 def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingMethod.Config, context: Context, device: torch.device) -> MethodResult:
     """debias="prior" (module docstring): the network is kept; its standard normal prior becomes a
-    mixture of one diagonal Gaussian per class (the class's training latents' mean and std), weighted so
-    that the classifier counts the wanted mix in the samples at `temperature`."""
+    mixture of diagonal Gaussians, `prior_components` per class (k-means clusters of the class's training
+    latents), weighted so that the classifier counts the wanted mix in the samples at `temperature`."""
     data, clf, names = _mix_inputs(target, context, device)
     g = context.generator
     t0 = time.perf_counter()
@@ -661,13 +659,12 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
     for j in range(m_comp):
         z = means[j].cpu() + temp * stds[j].cpu() * torch.randn(per, dim, generator=g)
         confusion[j] = sample_mix(edited, clf, z.to(device))
-    support = np.ones(m_comp, dtype=bool)
     # Weights from the confusion model, then corrected from measured mixes (integral control on the aim:
     # the confusion rows are estimates from a few hundred samples each).
     bank = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
     aim, best, history = q.copy(), None, []
     for r in range(config.prior_rounds):
-        w = _mix_weights(confusion, aim, support)
+        w = _mix_weights(confusion, aim)
         prior.set(torch.as_tensor(w), means, stds)
         bank.manual_seed(r)
         p = sample_mix(edited, clf, edited.latents(config.mix_samples, generator=bank, temperature=temp))

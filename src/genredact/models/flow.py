@@ -12,7 +12,7 @@ Conventions (one pair, used everywhere in genredact):
   It is an upper bound on -log2 P(x) / D (the usual figure papers report).
 - `forward(z) -> (x, log_det)` is the generative direction, `inverse(x) -> (z, log_det)` the
   normalising one (normflows/FrEIA naming); z is flat (B, D) with a standard normal prior, or, after
-  `taming` with `debias="prior"`, a `MixturePrior` (diagonal Gaussians, one per class, with weights):
+  `taming` with `debias="prior"`, a `MixturePrior` (weighted diagonal Gaussians, a few per class):
   `log_prob`, `latents` and `sample` then use that prior, and the network is unchanged.
 """
 from __future__ import annotations
