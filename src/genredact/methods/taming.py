@@ -661,13 +661,11 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
         confusion[j] = sample_mix(edited, clf, z.to(device))
     # Weights from the confusion model, then corrected from measured mixes (integral control on the aim:
     # the confusion rows are estimates from a few hundred samples each).
-    bank = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
     aim, best, history = q.copy(), None, []
     for r in range(config.prior_rounds):
         w = _mix_weights(confusion, aim)
         prior.set(torch.as_tensor(w), means, stds)
-        bank.manual_seed(r)
-        p = sample_mix(edited, clf, edited.latents(config.mix_samples, generator=bank, temperature=temp))
+        p = sample_mix(edited, clf, edited.latents(config.mix_samples, generator=make_generator(r), temperature=temp))
         err = float(np.abs(p - q).max())
         history.append({"step": r, "max_err": err, "weights": w.tolist(), "mix": p.tolist()})
         if best is None or err < best[0]:
