@@ -375,6 +375,26 @@ def test_debias_by_prior_reaches_the_mix_and_keeps_the_network(tiny_flow, flow_d
         redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, debias="prior", prior_images=0)
 
 
+def test_sample_mix_counts_an_overflowed_sample_as_background():
+    from genredact.methods._flow import sample_mix
+
+    class Overflowing(torch.nn.Module):
+        def generate(self, z):
+            x = torch.full((len(z), 1, 2, 2), 0.5)
+            x[0] = float("nan")  # the first latent's inverse overflowed
+            return x
+
+    class Bright(torch.nn.Module):  # class 0 when the mean pixel is above 0, else 1
+        class_names = ("bright", "dark")
+
+        def forward(self, x):
+            m = x.flatten(1).mean(1)
+            return torch.stack([m, -m], 1)
+
+    mix = sample_mix(Overflowing(), Bright(), torch.zeros(4, 3))
+    assert mix.tolist() == [0.75, 0.25]  # the NaN sample is background (-1): dark, not the argmax of NaN logits (0)
+
+
 def test_debias_stream_stays_within_its_bounds():
     from genredact.methods.taming import _clamp_shares
 

@@ -98,11 +98,14 @@ def warmup_adam(model: torch.nn.Module, lr: float, warmup: int) -> tuple[torch.o
 
 @torch.no_grad()
 def sample_mix(model: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
-    """Class shares (K,) of the samples a flow generates from latents z, by the classifier's argmax."""
+    """Class shares (K,) of the samples a flow generates from latents z, by the classifier's argmax.
+    Non-finite pixels (an overflowed inverse) count as background, as in `FlowModel.sample`: the argmax
+    of a NaN image's logits would put it in an arbitrary class."""
     k = len(classifier.class_names)
     counts = np.zeros(k)
     for i in range(0, len(z), batch_size):
-        pred = classifier(model.generate(z[i : i + batch_size])).argmax(1).cpu().numpy()
+        x = model.generate(z[i : i + batch_size])
+        pred = classifier(torch.where(torch.isfinite(x), x, torch.full_like(x, -1.0))).argmax(1).cpu().numpy()
         counts += np.bincount(pred, minlength=k)
     return counts / counts.sum()
 
