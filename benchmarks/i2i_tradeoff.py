@@ -5,8 +5,11 @@ less and keeps a little more can look better or worse depending on that one choi
 runs at several alphas on one zoo inpainter, forget set and retain source, and each run is one point
 (retain FID change, forget judge accuracy) on the centre mask with half the image hidden: lower-left is
 better. A point is *dominated* by another that is at least as good on both axes (forget accuracy and
-retain FID change no higher; retain accuracy is shown beside them): the table says which baseline points
-some encoder-unlearn point dominates, and which encoder-unlearn points some baseline point dominates.
+retain FID change no higher): the table says which baseline points some encoder-unlearn point dominates,
+and which encoder-unlearn points some baseline point dominates. The retain side has two figures (the issue
+asks for the FID within 10% and the judge accuracy within 2 points), so the table also counts dominance on
+three axes, with the retain accuracy no lower: a baseline that keeps the FID by filling retain holes with
+something the judge no longer recognises does not dominate there.
 
     python benchmarks/i2i_tradeoff.py --dataset mnist --network conv --retain proxy-refined --alphas 0.05 0.1 0.2 0.4 --threads 1
 
@@ -34,7 +37,7 @@ from genredact.targets import parse_target
 from genredact.zoo import DATASET_PREFIX, load_classifier, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import HERE, for_device, heading, replace_block, stamp, merge_records  # noqa: E402
+from _results import HERE, for_device, heading, load_records, replace_block, stamp, merge_records  # noqa: E402
 from i2i_unlearning import FORGET, HEADLINE_MASK, METHODS, PROXY, REFINED, train_mask  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_tradeoff.json"
@@ -62,9 +65,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="option for every method, e.g. --set steps=20 (smoke runs)")
+    ap.add_argument("--redraw", action="store_true", help="only re-write the table and figures from the stored records (no runs)")
     args = ap.parse_args(argv)
     global RESULTS
     RESULTS = for_device(RESULTS, args.device)
+    if args.redraw:
+        redraw(load_records(RESULTS))
+        print(f"redrew {HERE / 'RESULTS.md'} and the figures from {RESULTS}")
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     common = {**stamp("i2i_tradeoff.py", args.device, argv), "n": args.n, "mask": HEADLINE_MASK}
@@ -118,9 +126,20 @@ def fid_change(r: dict) -> float:
     return 100 * (r["retain_fid"] / r["base_retain_fid"] - 1)
 
 
-def dominated(r: dict, by: list[dict]) -> bool:
-    """Some point of `by` forgets at least as well as r and keeps the retain FID at least as well."""
-    return any(o["forget_acc"] <= r["forget_acc"] and fid_change(o) <= fid_change(r) for o in by)
+def dominated(r: dict, by: list[dict], *, acc: bool = False) -> bool:
+    """Some point of `by` forgets at least as well as r and keeps the retain FID at least as well (and with
+    acc=True the retain judge accuracy too)."""
+    return any(o["forget_acc"] <= r["forget_acc"] and fid_change(o) <= fid_change(r) and (not acc or o["retain_acc"] >= r["retain_acc"])
+               for o in by)
+
+
+def dominance(ours: list[dict], others: list[dict], *, acc: bool) -> str:
+    """'encoder-unlearn dominates X of Y baseline points; Z of its W points are dominated by a baseline point (methods)'."""
+    n_dom = sum(dominated(r, ours, acc=acc) for r in others)
+    beaten = [o for o in ours if dominated(o, others, acc=acc)]
+    by = sorted({r["method"] for o in beaten for r in others if dominated(o, [r], acc=acc)})
+    return (f"encoder-unlearn dominates {n_dom} of {len(others)} baseline points; {len(beaten)} of its {len(ours)} points are dominated by a baseline point"
+            + (f" ({', '.join(by)})" if by else ""))
 
 
 def write_tables(records: list[dict]) -> None:
@@ -133,7 +152,8 @@ def write_tables(records: list[dict]) -> None:
         f"(`{HEADLINE_MASK}`) on the first {records[0]['n']} held-out test images per split under the evaluation judge. `proxy-refined` is "
         f"the other data set refined by the model's own inpainting ({REFINED['refine']} rounds, {REFINED['refine_images']} images). "
         "A baseline point is dominated (D) when some encoder-unlearn point of the same model, forget set, retain source and training masks has forget "
-        "accuracy and retain FID change no higher. Figures: `benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>[_<training masks>].png`.",
+        "accuracy and retain FID change no higher; D3 when it also has retain accuracy no lower (the dominance on three axes, the second count "
+        "in each summary). Figures: `benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>[_<training masks>].png`.",
     ]
     order = {m: i for i, m in enumerate(METHODS)}
     for group in sorted({group_of(r) for r in records}):
@@ -141,22 +161,19 @@ def write_tables(records: list[dict]) -> None:
         ours = [r for r in rows if r["method"] == "encoder-unlearn"]
         base = rows[0]
         others = [r for r in rows if r["method"] != "encoder-unlearn"]
-        n_dom = sum(dominated(r, ours) for r in others)
-        beaten = [o for o in ours if dominated(o, others)]
-        by = sorted({r["method"] for o in beaten for r in others if dominated(o, [r])})
         lines += [
             "",
             f"### {group[0]}, forget {group[1]} {base['forget_labels']}, retain {group[2]}" + ("" if group[3] == "random" else f", trained with {group[3]} masks"),
             "",
             f"Base: forget acc {base['base_forget_acc']:.3f}, forget FID {base['base_forget_fid']:.2f}, retain acc {base['base_retain_acc']:.3f}, retain FID {base['base_retain_fid']:.2f}. "
-            + (f"encoder-unlearn dominates {n_dom} of {len(others)} baseline points; {len(beaten)} of its {len(ours)} points are dominated by a baseline point"
-               + (f" ({', '.join(by)})." if by else ".") if ours and others else ""),
+            + (f"{dominance(ours, others, acc=False)}. Counting the retain accuracy too: {dominance(ours, others, acc=True)}." if ours and others else ""),
             "",
             "| method | alpha | forget acc | forget FID (x base) | retain acc (Δ pts) | retain FID (Δ%) | wall s | dominated |",
             "|---|---:|---:|---:|---:|---:|---:|:---:|",
         ]
         for r in rows:
-            dom = "-" if r["method"] == "encoder-unlearn" or not ours else ("D" if dominated(r, ours) else "no")
+            dom = "-" if r["method"] == "encoder-unlearn" or not ours else (
+                "D3" if dominated(r, ours, acc=True) else "D" if dominated(r, ours) else "no")
             lines.append(
                 f"| {r['method']} | {r['alpha']:g} | {r['forget_acc']:.3f} | {r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | "
                 f"{r['retain_acc']:.3f} ({100 * (r['retain_acc'] - r['base_retain_acc']):+.1f}) | {r['retain_fid']:.2f} ({fid_change(r):+.1f}%) | {r['wall_s']:.1f} | {dom} |"
