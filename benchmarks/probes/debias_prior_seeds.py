@@ -12,7 +12,9 @@ Printed on 2026-11-25 (AMD EPYC, family 26, beside a 2-process reliability run) 
 named, judge max error by seed 0 / 1 / 2 / 3 with the default options (4 components per class):
 2.61 / 2.64 / 2.90 / 3.08 pp (mean 2.81), the Sneaker share 2.6-3.1 points under its 7.78% every time (the
 judge calls fewer of the Sneaker components' samples Sneaker than the classifier). 8 components: 2.68 (seed 0),
-2.87 (seed 1). The prior_clarity option of `taming_prior_clarity.diff` (not kept) is in that file's header.
+2.87 (seed 1). mnist-flow, default options, seeds 1 / 2 (seed 0 is the benchmark's row: 1.80 / 1.50, alone):
+'open' 2.13 / 2.79 pp, 'even' 2.04 / 2.26 pp (the judge counts more 9s, or more 1s, than the classifier).
+The prior_clarity option of `taming_prior_clarity.diff` (not kept) is in that file's header.
 """
 import json
 import sys
