@@ -377,6 +377,7 @@ def test_debias_by_prior_reaches_the_mix_and_keeps_the_network(tiny_flow, flow_d
 
 def test_sample_mix_counts_an_overflowed_sample_as_background():
     from genredact.methods._flow import sample_mix
+    from genredact.models.flow import finite_images
 
     class Overflowing(torch.nn.Module):
         def generate(self, z):
@@ -393,6 +394,8 @@ def test_sample_mix_counts_an_overflowed_sample_as_background():
 
     mix = sample_mix(Overflowing(), Bright(), torch.zeros(4, 3))
     assert mix.tolist() == [0.75, 0.25]  # the NaN sample is background (-1): dark, not the argmax of NaN logits (0)
+    x, n_bad = finite_images(Overflowing().generate(torch.zeros(4, 3)))
+    assert n_bad == 1 and torch.isfinite(x).all() and (x[0] == -1).all() and (x[1:] == 0.5).all()
 
 
 def test_debias_stream_stays_within_its_bounds():

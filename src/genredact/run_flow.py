@@ -86,6 +86,7 @@ def run_flow_redaction(
     from genredact import api
     from genredact.data import DATASETS, load_dataset
     from genredact.report import save_grid
+    from genredact.models.flow import finite_images
     from genredact.run import provenance
     from genredact.report.histogram import save_histograms
     from genredact.zoo import classifier_name, load_classifier
@@ -142,8 +143,8 @@ def run_flow_redaction(
         # Same latents before and after, at the evaluation temperature.
         with torch.no_grad():
             z = model.latents(GRID_N, generator=make_generator(eval_seed), temperature=EVAL_TEMPERATURE)
-            save_grid(model.eval().generate(z), tmp / "samples" / "before.png", nrow=8)
-            save_grid(edited.eval().generate(z.cpu()), tmp / "samples" / "after.png", nrow=8)
+            save_grid(finite_images(model.eval().generate(z))[0], tmp / "samples" / "before.png", nrow=8)
+            save_grid(finite_images(edited.eval().generate(z.cpu()))[0], tmp / "samples" / "after.png", nrow=8)
         table = flow_table(ev, summary) if ev else ""
         report = [
             f"# Redaction report: {method} on {model_ref}", "",

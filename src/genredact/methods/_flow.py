@@ -10,6 +10,7 @@ import torch
 
 from genredact.data import ImageData, to_float
 from genredact.errors import GenredactError
+from genredact.models.flow import finite_images
 from genredact.targets import ClassifierTarget, IndicesTarget, SamplesTarget, Target
 
 
@@ -99,13 +100,11 @@ def warmup_adam(model: torch.nn.Module, lr: float, warmup: int) -> tuple[torch.o
 @torch.no_grad()
 def sample_mix(model: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
     """Class shares (K,) of the samples a flow generates from latents z, by the classifier's argmax.
-    Non-finite pixels (an overflowed inverse) count as background, as in `FlowModel.sample`: the argmax
-    of a NaN image's logits would put it in an arbitrary class."""
+    Non-finite pixels (an overflowed inverse) count as background, as in `FlowModel.sample`."""
     k = len(classifier.class_names)
     counts = np.zeros(k)
     for i in range(0, len(z), batch_size):
-        x = model.generate(z[i : i + batch_size])
-        pred = classifier(torch.where(torch.isfinite(x), x, torch.full_like(x, -1.0))).argmax(1).cpu().numpy()
+        pred = classifier(finite_images(model.generate(z[i : i + batch_size]))[0]).argmax(1).cpu().numpy()
         counts += np.bincount(pred, minlength=k)
     return counts / counts.sum()
 

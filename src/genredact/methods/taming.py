@@ -139,7 +139,7 @@ from genredact.errors import GenredactError
 from genredact.methods._flow import class_share, forget_split, gaussian_kl, sample_mix, warmup_adam
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
 from genredact.models import FlowModel
-from genredact.models.flow import dequantize
+from genredact.models.flow import dequantize, finite_images
 from genredact.seeding import make_generator
 from genredact.targets import ClassifierTarget, DistributionTarget, Target
 
@@ -374,7 +374,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         if not config.self_forget:
             state["class_share"] = class_share(edited, target, z_bank)
             return state["class_share"]
-        x = edited.generate_batched(z_bank)
+        x = finite_images(edited.generate_batched(z_bank))[0]
         hit = torch.isin(target.classifier.predict(x)[0].argmax(1), labels)
         state["class_share"] = float(hit.double().mean())
         state["generated"] = x[hit.to(x.device)].cpu().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)

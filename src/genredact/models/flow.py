@@ -89,6 +89,14 @@ def dequantize(x: torch.Tensor | np.ndarray, *, generator: torch.Generator | Non
     return (k + u) * (2.0 / N_BINS) - 1.0
 
 
+def finite_images(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Flow outputs with non-finite pixels (an inverse that overflowed far out in latent space) set to
+    background (-1), and how many images had any: a NaN image would otherwise reach a classifier, whose
+    argmax of NaN logits is an arbitrary class, or a grid."""
+    bad = ~torch.isfinite(x)
+    return x.masked_fill(bad, -1.0), int(bad.flatten(1).any(1).sum())
+
+
 @MODEL_CLASSES.register("FlowModel")
 class FlowModel(GenerativeModel):
     """A normalizing flow over images: exact `log_prob`, `bpd`, `sample(n, temperature=...)`.
@@ -182,12 +190,10 @@ class FlowModel(GenerativeModel):
         whole evaluation."""
         if temperature <= 0:
             raise GenredactError(f"temperature must be positive, got {temperature}")
-        x = self.generate_batched(self.latents(n, generator=generator, temperature=temperature), batch_size)
-        bad = ~torch.isfinite(x)
-        if bad.any():
-            warnings.warn(f"{int(bad.flatten(1).any(1).sum())} of {n} flow samples had non-finite pixels (the inverse overflowed); "
+        x, n_bad = finite_images(self.generate_batched(self.latents(n, generator=generator, temperature=temperature), batch_size))
+        if n_bad:
+            warnings.warn(f"{n_bad} of {n} flow samples had non-finite pixels (the inverse overflowed); "
                           "those pixels are set to background", RuntimeWarning, stacklevel=2)
-            x = x.masked_fill(bad, -1.0)
         return x
 
     @torch.no_grad()
