@@ -536,6 +536,25 @@ def test_cli_redact_and_sample_a_flow(tiny_flow, flow_data, tiny_classifier, tmp
     capsys.readouterr()
 
 
+def test_run_grids_show_a_debiased_prior(tiny_flow, tmp_path):
+    """The run folder's after grid samples the edited flow through its own prior: a debias="prior" edit keeps
+    the network, so latents of the original's prior would draw the original's samples again."""
+    from PIL import Image
+
+    from genredact.run_flow import save_sample_grids
+
+    def grids(edited, name):
+        save_sample_grids(tiny_flow, edited, tmp_path / name, seed=3)
+        return [np.asarray(Image.open(tmp_path / name / f"{w}.png")) for w in ("before", "after")]
+
+    before, after = grids(copy.deepcopy(tiny_flow), "same")
+    assert np.array_equal(before, after)  # a standard normal prior: the same latents before and after
+    edited = copy.deepcopy(tiny_flow)
+    edited.use_mixture_prior(1).set(torch.ones(1), torch.full((1, edited.dim), 1.5), torch.full((1, edited.dim), 0.2))
+    before, after = grids(edited, "prior")
+    assert not np.array_equal(before, after)  # the mixture prior's own latents
+
+
 def test_likelihood_membership_sees_the_forget_images_pushed_out(tamed, flow_data, tiny_classifier):
     """Tamed on three class-1 training images: after, those images are less likely than unseen class-1
     images (AUC falls); the pre-trained flow's AUC for them stays where memorisation puts it."""

@@ -63,6 +63,19 @@ def flow_table(ev: dict[str, Any], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def save_sample_grids(model: torch.nn.Module, edited: torch.nn.Module, folder: Path, seed: int) -> None:
+    """before.png and after.png: GRID_N samples of each flow at the evaluation temperature, from each model's
+    own latents drawn from the same seed (the same latents under a standard normal prior; the edited prior's
+    where taming's debias="prior" replaced it, whose network is the original's)."""
+    from genredact.models.flow import finite_images
+    from genredact.report import save_grid
+
+    with torch.no_grad():
+        for which, m in (("before", model.eval()), ("after", edited.eval())):
+            z = m.latents(GRID_N, generator=make_generator(seed), temperature=EVAL_TEMPERATURE)
+            save_grid(finite_images(m.generate(z))[0], folder / f"{which}.png", nrow=8)
+
+
 def run_flow_redaction(
     model: torch.nn.Module,
     model_ref: str,
@@ -85,8 +98,6 @@ def run_flow_redaction(
 ) -> dict[str, Any]:
     from genredact import api
     from genredact.data import DATASETS, load_dataset
-    from genredact.report import save_grid
-    from genredact.models.flow import finite_images
     from genredact.run import provenance
     from genredact.report.histogram import save_histograms
     from genredact.zoo import classifier_name, load_classifier
@@ -140,11 +151,7 @@ def run_flow_redaction(
                 f.write(json.dumps(rec) + "\n")
         write_json_atomic(tmp / "log.json", {k: (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)) for k, v in log.items()})
         write_json_atomic(tmp / "evaluation.json", {k: v for k, v in ev.items() if k != "arrays"})
-        # Same latents before and after, at the evaluation temperature.
-        with torch.no_grad():
-            z = model.latents(GRID_N, generator=make_generator(eval_seed), temperature=EVAL_TEMPERATURE)
-            save_grid(finite_images(model.eval().generate(z))[0], tmp / "samples" / "before.png", nrow=8)
-            save_grid(finite_images(edited.eval().generate(z.cpu()))[0], tmp / "samples" / "after.png", nrow=8)
+        save_sample_grids(model, edited.cpu(), tmp / "samples", eval_seed)
         table = flow_table(ev, summary) if ev else ""
         report = [
             f"# Redaction report: {method} on {model_ref}", "",
