@@ -170,6 +170,33 @@ def test_zoo_train_writes_a_loadable_model_with_a_card(tmp_path, capsys, name, s
         assert 0.0 <= card["test_accuracy"] <= 1.0
 
 
+@pytest.mark.parametrize("dataset,floor", [("fashion-mnist", 0.9), ("mnist", 0.98)])
+def test_shipped_convnet_classifiers_steer_a_mix_and_are_not_the_judge(dataset, floor):
+    """The convnet redaction classifiers share the judge's architecture, not its weights: they are trained
+    with another seed, classify test images as well as their card says, and give a mix= target by zoo name."""
+    import torch
+
+    from genredact.api import resolve_model
+    from genredact.data import load_dataset
+    from genredact.data.datasets import to_float
+    from genredact.targets import parse_target
+    from genredact.zoo import DATASET_PREFIX, ZOO, load_classifier, load_model
+
+    name = f"{DATASET_PREFIX[dataset]}-classifier-convnet"
+    entry, judge_entry = ZOO[name], ZOO[f"{DATASET_PREFIX[dataset]}-judge"]
+    assert entry.role == "redaction" and entry.recipe["arch"] == judge_entry.recipe["arch"] and entry.recipe["seed"] != judge_entry.recipe["seed"]
+    clf, judge = load_model(name), load_classifier(dataset, role="judge")
+    assert clf.role == "redaction"
+    assert any(not torch.equal(a, b) for a, b in zip(clf.state_dict().values(), judge.state_dict().values()))
+    test = load_dataset(dataset, "test")
+    with torch.no_grad():
+        acc = float((clf.predict(to_float(test.x[:2000]))[0].argmax(1).numpy() == test.y[:2000]).mean())
+    card = json.loads((WEIGHTS_DIR / name / "card.json").read_text())
+    assert acc >= floor and card["test_accuracy"] >= floor, (acc, card["test_accuracy"])
+    target = parse_target(f"mix={test.class_names[7]}:0.3", load_model(f"{DATASET_PREFIX[dataset]}-flow"), classifier=resolve_model(name), classifier_source=name)
+    assert target.source == name and list(target.classifier.class_names) == list(test.class_names)
+
+
 def test_plan_prints_both_sample_sizes(capsys):
     rc, out, _ = run_cli(["plan", "--bound", "0.01", "--rate", "0.005"], capsys)
     assert rc == 0 and "one fixed-size test: n = 1049" in out and "n = 4000" in out

@@ -6,7 +6,8 @@ largest class-share error in points, the classifier's own error, and each class'
 
 TARGET: 'even' (the benchmark's debias-even mix: the class at 30%, the others named evenly) or 'open' (its
 debias mix: only the class at 30%). Each further argument is a JSON object of taming options ("_seed": the
-run's seed, default 0) on top of debias="prior", mix_samples 5000.
+run's seed, default 0; "_classifier": a classifier folder, or a list of them whose mean probabilities count, that
+steers the mix instead of the zoo's redaction classifier) on top of debias="prior", mix_samples 5000.
 
 Printed on 2026-11-25 (AMD EPYC, family 26, beside a 2-process reliability run) for fashion-flow, every class
 named, judge max error by seed 0 / 1 / 2 / 3 with the default options (4 components per class):
@@ -15,6 +16,15 @@ judge calls fewer of the Sneaker components' samples Sneaker than the classifier
 2.87 (seed 1). mnist-flow, default options, seeds 1 / 2 (seed 0 is the benchmark's row: 1.80 / 1.50, alone):
 'open' 2.13 / 2.79 pp, 'even' 2.04 / 2.26 pp (the judge counts more 9s, or more 1s, than the classifier).
 The prior_clarity option of `taming_prior_clarity.diff` (not kept) is in that file's header.
+
+Steered by a classifier of the judge's architecture trained with another seed (2026-11-25, family 26, two runs at a
+time; trained with `genredact zoo train fashion-judge --set seed=2 --out /tmp/strong/fashion-strong` and
+`genredact zoo train mnist-judge --set seed=2 --out /tmp/strong/mnist-strong`, the same recipe and weights as the zoo's
+`*-classifier-convnet`; `'{"_classifier": "/tmp/strong/fashion-strong"}'`), judge max error by seed 0 / 1 / 2 / 3:
+fashion-flow 'even' 1.72 / 2.99 / 1.84 / 2.50 pp (mean 2.26; Bag over and Sandal under the target); with 8 components,
+seeds 1 / 3: 2.88 / 1.97; steered by the mean probabilities of that classifier and one of seed 3
+(`'{"_classifier": ["/tmp/strong/fashion-strong", "/tmp/strong/fashion-strong3"]}'`): 2.32 / 1.54 / 1.88 / 1.36 (mean
+1.78). mnist-flow, seeds 0 / 1 / 2: 'even' 0.97 / 0.81 / 1.15, 'open' 0.93 / 1.60 / 1.71.
 """
 import json
 import sys
@@ -33,14 +43,33 @@ from genredact.targets import parse_target  # noqa: E402
 from genredact.zoo import load_classifier, load_model  # noqa: E402
 
 
+class Ensemble(torch.nn.Module):
+    """Classifiers whose mean class probabilities count (logits: their log)."""
+
+    def __init__(self, members: list) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+        self.class_names = members[0].class_names
+        self.dataset = members[0].dataset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x).softmax(1) for m in self.members]).mean(0).log()
+
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self(x).exp(), torch.empty(0)
+
+
 def main() -> None:
     ds, which = sys.argv[1], sys.argv[2]
     model, judge = load_model(MODELS[ds]), load_classifier(ds, role="judge")
     train, test = load_dataset(ds, "train"), load_dataset(ds, "test")
-    target = parse_target(f"mix={even_mix(train.class_names, LABEL[ds])}" if which == "even" else f"mix={MIX[ds]}", model)
+    spec = f"mix={even_mix(train.class_names, LABEL[ds])}" if which == "even" else f"mix={MIX[ds]}"
     for extra in sys.argv[3:]:
         opts = {"debias": "prior", "mix_samples": 5000, **json.loads(extra)}
         seed = opts.pop("_seed", 0)
+        folder = opts.pop("_classifier", None)
+        clf = (Ensemble([load_model(f) for f in folder]) if isinstance(folder, list) else load_model(folder)) if folder else None
+        target = parse_target(spec, model, classifier=clf, classifier_source=str(folder) if folder else None)
         edited, log = redact(model, target, "taming", data=train, seed=seed, progress=False, **opts)
         ev = evaluate_flow(model, edited, target, train=train, test=test, judge=judge, n=10000, seed=1234, mix=True)
         err = 100 * (np.asarray(ev["mix_after"]["shares"]) - np.asarray(ev["target_mix"]))
