@@ -105,6 +105,8 @@ DEBIAS_PRIOR4_ROW = ("taming (debias=prior, 4 components per class)", "taming", 
 #: LeNet. The mix is only as near the judge's count as the steering classifier's view of the flow's samples is to the
 #: judge's (benchmarks/classifier_agreement.py); "_classifier" names the zoo classifier's suffix, not a taming option.
 DEBIAS_PRIOR4_CONVNET_ROW = ("taming (debias=prior, 4 components per class, convnet classifier)", "taming", {**DEBIAS_PRIOR4_ROW[2], "_classifier": "convnet"})
+#: Steered by two such convnets (seeds 2 and 3) voting by mean probability (`{fashion,mnist}-classifier-ensemble`).
+DEBIAS_PRIOR4_ENSEMBLE_ROW = ("taming (debias=prior, 4 components per class, ensemble classifier)", "taming", {**DEBIAS_PRIOR4_ROW[2], "_classifier": "ensemble"})
 
 
 #: The images-mode sizes, drawn in this order whichever are asked for.
@@ -177,9 +179,9 @@ def main(argv: list[str] | None = None) -> None:
             if mode == "class":
                 rows = ROWS[:2] + [CLASS_REMEMBER_ROW, CLASS_REMEMBER_LONG_ROW, CLASS_SELF_FORGET_ROW, CLASS_SELF_FORGET_BATCH_ROW, CLASS_SELF_FORGET_BATCH_LONG_ROW, CLASS_SELF_FORGET_BATCH_LONGER_ROW, ("finetune-valid", "finetune-valid", {}), ("retrain", None, ropts)]
             elif mode == "debias":
-                rows = ROWS[:1] + [DEBIAS_FAST_ROW, DEBIAS_GROUP_ROW, DEBIAS_PRIOR_ROW, DEBIAS_PRIOR4_ROW, DEBIAS_PRIOR4_CONVNET_ROW]
+                rows = ROWS[:1] + [DEBIAS_FAST_ROW, DEBIAS_GROUP_ROW, DEBIAS_PRIOR_ROW, DEBIAS_PRIOR4_ROW, DEBIAS_PRIOR4_CONVNET_ROW, DEBIAS_PRIOR4_ENSEMBLE_ROW]
             elif mode == "debias-even":
-                rows = [DEBIAS_FAST_ROW, DEBIAS_PRIOR_ROW, DEBIAS_PRIOR4_ROW, DEBIAS_PRIOR4_CONVNET_ROW]
+                rows = [DEBIAS_FAST_ROW, DEBIAS_PRIOR_ROW, DEBIAS_PRIOR4_ROW, DEBIAS_PRIOR4_CONVNET_ROW, DEBIAS_PRIOR4_ENSEMBLE_ROW]
             for row, method, opts in rows:
                 if args.rows and row not in args.rows:
                     continue

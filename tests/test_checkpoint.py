@@ -114,3 +114,33 @@ def test_foreign_files_are_refused(tmp_path):
     save_file({"w": torch.zeros(2)}, str(folder / "model.safetensors"))
     with pytest.raises(CheckpointError, match="holds no config.json"):
         load_pretrained(folder)
+
+
+def test_an_ensemble_classifier_votes_by_mean_probability_and_round_trips(tmp_path):
+    """A `members` recipe trains each network exactly as the one-network recipe of its seed would, the ensemble's
+    probabilities are the members' mean, and the folder rebuilds it with identical outputs."""
+    import dataclasses
+
+    from genredact.data import ImageData, load_dataset, to_float
+    from genredact.models.nets import EnsembleNet
+    from genredact.zoo.recipes import ClassifierRecipe, train_classifier
+
+    full = load_dataset("mnist", "test")
+    data = ImageData("mnist", full.x[:256], full.y[:256], full.class_names)
+    recipe = ClassifierRecipe(arch="lenet", epochs=1, batch_size=64, seed=5, members=2)
+    ens, result = train_classifier(data, recipe, progress=False)
+    assert isinstance(ens.net, EnsembleNet) and len(ens.net.members) == 2 and result.steps == 2 * 4
+    x = to_float(full.x[256:320])
+    singles = [train_classifier(data, dataclasses.replace(recipe, seed=5 + i, members=1), progress=False)[0] for i in range(2)]
+    with torch.no_grad():
+        probs = []
+        for member, single in zip(ens.net.members, singles):
+            assert all(torch.equal(a, b) for a, b in zip(member.state_dict().values(), single.net.state_dict().values()))
+            probs.append(single(x).softmax(1))
+        assert torch.allclose(ens(x).softmax(1), torch.stack(probs).mean(0), atol=1e-6)
+        assert torch.allclose(ens.predict(x)[0].float(), torch.stack(probs).mean(0), atol=1e-6)
+        save_pretrained(ens, tmp_path / "ens")
+        again = load_pretrained(tmp_path / "ens")
+        assert torch.equal(again(x), ens(x)) and torch.equal(again.features(x), ens.features(x))
+    with pytest.raises(ValueError, match="at least one member"):
+        EnsembleNet(members=[])

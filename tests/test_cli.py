@@ -170,10 +170,11 @@ def test_zoo_train_writes_a_loadable_model_with_a_card(tmp_path, capsys, name, s
         assert 0.0 <= card["test_accuracy"] <= 1.0
 
 
+@pytest.mark.parametrize("suffix", ["convnet", "ensemble"])
 @pytest.mark.parametrize("dataset,floor", [("fashion-mnist", 0.9), ("mnist", 0.98)])
-def test_shipped_convnet_classifiers_steer_a_mix_and_are_not_the_judge(dataset, floor):
-    """The convnet redaction classifiers share the judge's architecture, not its weights: they are trained
-    with another seed, classify test images as well as their card says, and give a mix= target by zoo name."""
+def test_shipped_convnet_classifiers_steer_a_mix_and_are_not_the_judge(dataset, floor, suffix):
+    """The convnet redaction classifiers (one, or two voting) share the judge's architecture, not its weights: they
+    are trained with other seeds, classify test images as well as their card says, and give a mix= target by zoo name."""
     import torch
 
     from genredact.api import resolve_model
@@ -182,12 +183,14 @@ def test_shipped_convnet_classifiers_steer_a_mix_and_are_not_the_judge(dataset, 
     from genredact.targets import parse_target
     from genredact.zoo import DATASET_PREFIX, ZOO, load_classifier, load_model
 
-    name = f"{DATASET_PREFIX[dataset]}-classifier-convnet"
+    name = f"{DATASET_PREFIX[dataset]}-classifier-{suffix}"
     entry, judge_entry = ZOO[name], ZOO[f"{DATASET_PREFIX[dataset]}-judge"]
     assert entry.role == "redaction" and entry.recipe["arch"] == judge_entry.recipe["arch"] and entry.recipe["seed"] != judge_entry.recipe["seed"]
     clf, judge = load_model(name), load_classifier(dataset, role="judge")
     assert clf.role == "redaction"
-    assert any(not torch.equal(a, b) for a, b in zip(clf.state_dict().values(), judge.state_dict().values()))
+    members = clf.net.members if suffix == "ensemble" else [clf.net]
+    assert len(members) == entry.recipe.get("members", 1)
+    assert all(any(not torch.equal(a, b) for a, b in zip(m.state_dict().values(), judge.net.state_dict().values())) for m in members)
     test = load_dataset(dataset, "test")
     with torch.no_grad():
         acc = float((clf.predict(to_float(test.x[:2000]))[0].argmax(1).numpy() == test.y[:2000]).mean())

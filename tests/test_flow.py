@@ -396,6 +396,18 @@ def test_sample_mix_counts_an_overflowed_sample_as_background():
     assert mix.tolist() == [0.75, 0.25]  # the NaN sample is background (-1): dark, not the argmax of NaN logits (0)
     x, n_bad = finite_images(Overflowing().generate(torch.zeros(4, 3)))
     assert n_bad == 1 and torch.isfinite(x).all() and (x[0] == -1).all() and (x[1:] == 0.5).all()
+    # Asked apart: the overflowed sample has a slot of its own and is not classified.
+    assert sample_mix(Overflowing(), Bright(), torch.zeros(4, 3), overflow=True).tolist() == [0.75, 0.0, 0.25]
+
+
+def test_prior_weights_avoid_a_component_whose_samples_overflow():
+    """Two components of class 0, one of which overflows on half its samples (blank images a classifier would call
+    class 0 too): with overflow as a column of its own, aimed at 0, the fit puts the class's weight on the other."""
+    from genredact.methods.taming import _mix_weights
+
+    confusion = np.array([[0.5, 0.0, 0.5], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    w = _mix_weights(confusion, np.array([0.5, 0.5, 0.0]))
+    assert w[0] < 1e-3 and w[1:] == pytest.approx([0.5, 0.5], abs=1e-3), w
 
 
 def test_debias_stream_stays_within_its_bounds():

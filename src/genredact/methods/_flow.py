@@ -98,15 +98,20 @@ def warmup_adam(model: torch.nn.Module, lr: float, warmup: int) -> tuple[torch.o
 
 
 @torch.no_grad()
-def sample_mix(model: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+def sample_mix(model: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, batch_size: int = 500, *, overflow: bool = False) -> np.ndarray:
     """Class shares (K,) of the samples a flow generates from latents z, by the classifier's argmax.
-    Non-finite pixels (an overflowed inverse) count as background, as in `FlowModel.sample`."""
+    Non-finite pixels (an overflowed inverse) count as background, as in `FlowModel.sample`; with
+    `overflow`, (K + 1,) shares whose last is that of the overflowed samples, which are then not classified."""
     k = len(classifier.class_names)
-    counts = np.zeros(k)
+    counts = np.zeros(k + 1)
     for i in range(0, len(z), batch_size):
-        pred = classifier(finite_images(model.generate(z[i : i + batch_size]))[0]).argmax(1).cpu().numpy()
-        counts += np.bincount(pred, minlength=k)
-    return counts / counts.sum()
+        x = model.generate(z[i : i + batch_size])
+        pred = classifier(finite_images(x)[0]).argmax(1).cpu().numpy()
+        if overflow:
+            pred[(~torch.isfinite(x)).flatten(1).any(1).cpu().numpy()] = k
+        counts += np.bincount(pred, minlength=k + 1)
+    shares = counts / counts.sum()
+    return shares if overflow else shares[:k]
 
 
 def class_share(model: torch.nn.Module, target: ClassifierTarget, z: torch.Tensor) -> float:

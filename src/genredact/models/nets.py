@@ -2,14 +2,17 @@
 
 The redaction classifier (`lenet`) and the evaluation judge (`judge-convnet`) are deliberately
 different architectures, trained with different seeds, so that a method which only fools the
-classifier it used is caught by the judge.
+classifier it used is caught by the judge. `ensemble` lets several classifier networks (e.g.
+`judge-convnet`s of other seeds than the judge's) vote as one.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 
-from genredact.models.base import NETS
+from genredact.models.base import NETS, build_net
 
 
 class _Net(nn.Module):
@@ -118,6 +121,34 @@ class JudgeConvNet(_Net):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@NETS.register("ensemble")
+class EnsembleNet(_Net):
+    """Classifier networks voting by mean class probability: the logits are the log of the members' mean
+    softmax (so softmax and argmax read as for one network), the features are the members' side by side.
+    `members` are NETS configs; each member keeps its own weights."""
+
+    net_name = "ensemble"
+
+    def __init__(self, *, members: list[dict]) -> None:
+        if not members:
+            raise ValueError("an ensemble needs at least one member network")
+        super().__init__(members=[dict(m) for m in members])
+        self.members = nn.ModuleList(build_net(m) for m in members)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([m.features(x) for m in self.members], 1)
+
+    def head(self, f: torch.Tensor) -> torch.Tensor:
+        """Logits from `features` (the members' features side by side; members of one width, as a recipe trains them)."""
+        if f.shape[1] % len(self.members):
+            raise ValueError(f"features of width {f.shape[1]} do not split into {len(self.members)} members of one width")
+        parts = f.chunk(len(self.members), dim=1)
+        return torch.stack([m.head(p).log_softmax(1) for m, p in zip(self.members, parts)]).logsumexp(0) - math.log(len(self.members))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

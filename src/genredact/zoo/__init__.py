@@ -47,6 +47,9 @@ ZOO: dict[str, ZooEntry] = {
         # far from the judge's (a flow's class mix under debias: benchmarks/RESULTS.md); still independent of the judge.
         ZooEntry("fashion-classifier-convnet", "classifier", "fashion-mnist", "redaction", "VGG-style redaction classifier for Fashion-MNIST (the judge's architecture, another seed; steers a mix closer to the judge's count)", {"arch": "judge-convnet", "epochs": 6, "seed": 2}),
         ZooEntry("mnist-classifier-convnet", "classifier", "mnist", "redaction", "VGG-style redaction classifier for MNIST (the judge's architecture, another seed; steers a mix closer to the judge's count)", {"arch": "judge-convnet", "epochs": 2, "seed": 2}),
+        # Two such networks (seeds 2 and 3; the first is the one above) voting by mean probability.
+        ZooEntry("fashion-classifier-ensemble", "classifier", "fashion-mnist", "redaction", "two VGG-style redaction classifiers for Fashion-MNIST (seeds 2 and 3) voting by mean probability", {"arch": "judge-convnet", "epochs": 6, "seed": 2, "members": 2}),
+        ZooEntry("mnist-classifier-ensemble", "classifier", "mnist", "redaction", "two VGG-style redaction classifiers for MNIST (seeds 2 and 3) voting by mean probability", {"arch": "judge-convnet", "epochs": 2, "seed": 2, "members": 2}),
         ZooEntry("fashion-flow", "flow", "fashion-mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 Fashion-MNIST classes", {"steps": 8000, "seed": 0}),
         ZooEntry("mnist-flow", "flow", "mnist", "model", "Glow-style multi-scale flow (2 levels x 8 steps) trained on all 10 MNIST digits", {"steps": 8000, "seed": 0}),
         # Image-to-image (inpainting and outpainting with one model; see zoo/inpainter_recipes.py).
