@@ -25,6 +25,12 @@ fashion-flow 'even' 1.72 / 2.99 / 1.84 / 2.50 pp (mean 2.26; Bag over and Sandal
 seeds 1 / 3: 2.88 / 1.97; steered by the mean probabilities of that classifier and one of seed 3
 (`'{"_classifier": ["/tmp/strong/fashion-strong", "/tmp/strong/fashion-strong3"]}'`): 2.32 / 1.54 / 1.88 / 1.36 (mean
 1.78). mnist-flow, seeds 0 / 1 / 2: 'even' 0.97 / 0.81 / 1.15, 'open' 0.93 / 1.60 / 1.71.
+
+After overflowed samples became a column of the fit (6afd80d; seed 0 from the benchmark's rows, seeds 1-3 from this
+probe with `"_classifier": "fashion-classifier-convnet"` or `"fashion-classifier-ensemble"`, two runs at a time):
+fashion-flow 'even' convnet 1.36 / 2.09 / 1.46 / 1.48, ensemble 1.84 / 1.47 / 2.33 / 1.15; mnist-flow 'even' convnet
+1.79 / 0.81 / 1.36, ensemble 1.85 / 0.98 / 0.85, the LeNet (no "_classifier") 1.67 / 2.04 / 2.15; 'open' convnet
+1.11 / 1.60 / 1.31, ensemble 1.09 / 1.38 / 2.04.
 """
 import json
 import sys
