@@ -45,24 +45,9 @@ from flow_taming import LABEL, MIX, MODELS, even_mix  # noqa: E402
 from genredact.api import redact  # noqa: E402
 from genredact.data import load_dataset  # noqa: E402
 from genredact.flow_evaluation import evaluate_flow  # noqa: E402
+from genredact.models import ClassifierModel  # noqa: E402
 from genredact.targets import parse_target  # noqa: E402
 from genredact.zoo import load_classifier, load_model  # noqa: E402
-
-
-class Ensemble(torch.nn.Module):
-    """Classifiers whose mean class probabilities count (logits: their log)."""
-
-    def __init__(self, members: list) -> None:
-        super().__init__()
-        self.members = torch.nn.ModuleList(members)
-        self.class_names = members[0].class_names
-        self.dataset = members[0].dataset
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m(x).softmax(1) for m in self.members]).mean(0).log()
-
-    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self(x).exp(), torch.empty(0)
 
 
 def main() -> None:
@@ -74,7 +59,7 @@ def main() -> None:
         opts = {"debias": "prior", "mix_samples": 5000, **json.loads(extra)}
         seed = opts.pop("_seed", 0)
         folder = opts.pop("_classifier", None)
-        clf = (Ensemble([load_model(f) for f in folder]) if isinstance(folder, list) else load_model(folder)) if folder else None
+        clf = (ClassifierModel.ensemble([load_model(f) for f in folder]) if isinstance(folder, list) else load_model(folder)) if folder else None
         target = parse_target(spec, model, classifier=clf, classifier_source=str(folder) if folder else None)
         edited, log = redact(model, target, "taming", data=train, seed=seed, progress=False, **opts)
         ev = evaluate_flow(model, edited, target, train=train, test=test, judge=judge, n=10000, seed=1234, mix=True)

@@ -62,6 +62,18 @@ class ClassifierModel(nn.Module):
         return {"net": net_config(self.net), "class_names": self.class_names, "dataset": self.dataset, "role": self.role}
 
     @classmethod
+    def ensemble(cls, members: list["ClassifierModel"], *, role: str | None = None) -> "ClassifierModel":
+        """One classifier whose members (of the same classes and feature width) vote by mean probability;
+        each keeps a copy of its weights (an `ensemble` net, saved and loaded like any classifier)."""
+        from genredact.models.nets import EnsembleNet
+
+        net = EnsembleNet(members=[net_config(m.net) for m in members])
+        for mine, m in zip(net.members, members):
+            mine.load_state_dict(m.net.state_dict())
+        first = members[0]
+        return cls(net, class_names=list(first.class_names), dataset=first.dataset, role=role or first.role).eval()
+
+    @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> "ClassifierModel":
         try:
             return cls(build_net(cfg["net"]), class_names=cfg["class_names"], dataset=cfg.get("dataset"), role=cfg.get("role", "redaction"))

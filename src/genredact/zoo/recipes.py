@@ -14,8 +14,7 @@ from genredact.data.augment import random_shift
 from genredact.engine import Loop, LoopResult
 from genredact.losses import d_fake_loss, d_real_loss, g_loss
 from genredact.models import ClassifierModel, GanModel
-from genredact.models.base import net_config
-from genredact.models.nets import DCGANDiscriminator, DCGANGenerator, EnsembleNet, JudgeConvNet, LeNet
+from genredact.models.nets import DCGANDiscriminator, DCGANGenerator, JudgeConvNet, LeNet
 from genredact.seeding import make_generator
 
 
@@ -87,11 +86,8 @@ def train_gan(data: ImageData, recipe: GanRecipe = GanRecipe(), *, like: GanMode
 def train_classifier(data: ImageData, recipe: ClassifierRecipe = ClassifierRecipe(), *, role: str = "redaction", progress: bool = True, device: str | None = None) -> tuple[ClassifierModel, LoopResult]:
     if recipe.members > 1:  # each member exactly as a one-network recipe of its seed would train it
         parts = [train_classifier(data, dataclasses.replace(recipe, seed=recipe.seed + i, members=1), role=role, progress=progress, device=device) for i in range(recipe.members)]
-        net = EnsembleNet(members=[net_config(m.net) for m, _ in parts])
-        for member, (m, _) in zip(net.members, parts):
-            member.load_state_dict(m.net.state_dict())
         results = [r for _, r in parts]
-        return ClassifierModel(net, class_names=list(data.class_names), dataset=data.name, role=role).eval(), LoopResult(
+        return ClassifierModel.ensemble([m for m, _ in parts]), LoopResult(
             steps=sum(r.steps for r in results), wall_s=sum(r.wall_s for r in results), peak_mem_mb=max(r.peak_mem_mb for r in results),
             history=[h for r in results for h in r.history])
     channels = data.x.shape[1]
