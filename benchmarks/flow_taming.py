@@ -97,9 +97,9 @@ DEBIAS_GROUP_ROW = ("taming (lr=3e-4, batch 32, 1500 steps, open classes as a gr
 #: diagonal Gaussian per class (its training latents' mean and std), weighted so the redaction classifier counts the
 #: mix (benchmarks/probes/latent_class_components.py, 2026-11-25: mean classifier/judge agreement 74% on such components' samples at temperature 0.7,
 #: against 44.5% on the flow's own samples).
-DEBIAS_PRIOR_ROW = ("taming (debias=prior)", "taming", {"debias": "prior", "mix_samples": 5000, "prior_components": 1})
+DEBIAS_PRIOR_ROW = ("taming (debias=prior)", "taming", {"debias": "prior", "mix_samples": 5000, "mix_tol": 0.01, "prior_rounds": 8, "prior_components": 1})
 #: The same with 4 components per class (k-means clusters of each class's latents; the default).
-DEBIAS_PRIOR4_ROW = ("taming (debias=prior, 4 components per class)", "taming", {"debias": "prior", "mix_samples": 5000, "prior_components": 4})
+DEBIAS_PRIOR4_ROW = ("taming (debias=prior, 4 components per class)", "taming", {"debias": "prior", "mix_samples": 5000, "mix_tol": 0.01, "prior_rounds": 8, "prior_components": 4})
 #: The same steered by the zoo's convnet redaction classifier (`{fashion,mnist}-classifier-convnet`: the judge's
 #: architecture trained with another seed, test accuracy 0.913 / 0.993 against the LeNet's 0.890 / 0.986) instead of the
 #: LeNet. The mix is only as near the judge's count as the steering classifier's view of the flow's samples is to the

@@ -373,6 +373,19 @@ def test_debias_by_prior_reaches_the_mix_and_keeps_the_network(tiny_flow, flow_d
     assert log["max_mix_error_classifier"] == min(h["max_err"] for h in log["history"])
     with pytest.raises(GenredactError, match="prior_images"):
         redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, debias="prior", prior_images=0)
+    assert (log["mix_samples"], log["mix_tol"]) == (1000, 0.03)  # what the run measured with, as given
+
+
+def test_debias_measurement_defaults_follow_the_mode():
+    """debias="prior" measures on 10,000 samples and stops within half a point (a measurement is all it costs);
+    the fine-tuning modes and a class's share keep 2000 samples and one point; given values win, bad ones fail."""
+    config = taming_mod.TamingMethod.Config
+    assert (config(debias="prior").samples(), config(debias="prior").tol()) == (10000, 0.005)
+    assert (config().samples(), config().tol(), config(debias="offset").samples()) == (2000, 0.01, 2000)
+    assert (config(debias="prior", mix_samples=300, mix_tol=0.02).samples(), config(debias="prior", mix_samples=300, mix_tol=0.02).tol()) == (300, 0.02)
+    for bad, match in (({"mix_samples": 0}, "mix_samples"), ({"mix_tol": 0.0}, "mix_tol"), ({"mix_tol": -0.1, "debias": "prior"}, "mix_tol")):
+        with pytest.raises(GenredactError, match=match):
+            config(**bad).check()
 
 
 def test_sample_mix_counts_an_overflowed_sample_as_background():

@@ -37,7 +37,7 @@ def main() -> None:
     per = int(sys.argv[3]) if len(sys.argv) > 3 else 200
     model, train = load_model(MODELS[ds]), load_dataset(ds, "train")
     target = parse_target(f"mix={even_mix(train.class_names, LABEL[ds])}", model, classifier=load_model(steer), classifier_source=steer)
-    edited, log = redact(model, target, "taming", data=train, seed=0, progress=False, debias="prior", mix_samples=5000)
+    edited, log = redact(model, target, "taming", data=train, seed=0, progress=False, debias="prior", mix_samples=5000, mix_tol=0.01, prior_rounds=8)
     prior = edited.prior
     w = prior.log_weights.exp().numpy()
     share = np.zeros(len(w))
