@@ -236,15 +236,6 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"aim_gain must be zero (off) or positive, got {self.aim_gain}")
             if self.tol() <= 0:
                 raise GenredactError(f"mix_tol must be positive, got {self.mix_tol}")
-
-        def samples(self) -> int:
-            """Samples per mix measurement: mix_samples, else 10,000 for debias="prior" (a measurement is its only
-            cost) and 2000 for the fine-tuning modes (one every mix_every steps) and a class's share."""
-            return self.mix_samples if self.mix_samples is not None else (10000 if self.debias == "prior" else 2000)
-
-        def tol(self) -> float:
-            """The debias stop: mix_tol, else 0.005 for debias="prior" and 0.01 for the fine-tuning modes."""
-            return self.mix_tol if self.mix_tol is not None else (0.005 if self.debias == "prior" else 0.01)
             if self.mix_open not in ("each", "group"):
                 raise GenredactError(f"mix_open must be 'each' or 'group', got {self.mix_open!r}")
             if self.mix_gain is not None and self.mix_gain <= 0:
@@ -261,6 +252,15 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"self_forget must lie in [0, 1), got {self.self_forget}")
             if self.stop_share is not None and not 0 < self.stop_share <= 1:
                 raise GenredactError(f"stop_share must lie in (0, 1], got {self.stop_share}")
+
+        def samples(self) -> int:
+            """Samples per mix measurement: mix_samples, else 10,000 for debias="prior" (a measurement is its only
+            cost) and 2000 for the fine-tuning modes (one every mix_every steps) and a class's share."""
+            return self.mix_samples if self.mix_samples is not None else (10000 if self.debias == "prior" else 2000)
+
+        def tol(self) -> float:
+            """The debias stop: mix_tol, else 0.005 for debias="prior" and 0.01 for the fine-tuning modes."""
+            return self.mix_tol if self.mix_tol is not None else (0.005 if self.debias == "prior" else 0.01)
 
     def apply(self, model: FlowModel, target: Target, config: Config, context: Context) -> MethodResult:
         device = torch.device(context.device)
