@@ -314,7 +314,7 @@ def write_tables(records: list[dict]) -> None:
         "MNIST class rows: the judge also counts the flow's malformed strokes (hooks, open loops) as 7 (grid: "
         "`python benchmarks/judge_class_grid.py mnist-flow mnist 7 benchmarks/figures/mnist-flow_judge_7.png`, 17.25% of 2000 pre-trained "
         "samples), so even the full 8000-step retrain, which never saw a 7, makes 9.34% \"7\"s under it. The self_forget row takes a quarter "
-        "of each forget batch from the model's own samples that the redaction classifier puts in the class (re-drawn at each share measurement). "
+        "of each forget batch from the model's own samples that the redaction classifier puts in the class (re-drawn at each share measurement); its 1500- and 2500-step rows with batch statistics re-ran alone on 2026-11-25, after overflowed samples stopped being counted as class 0 in that pool (0cda345; the judge's shares then were 0.90% / 0.83% on fashion-flow and 14.26% on mnist-flow at 1500 steps, with other jobs beside them). "
         "Rows marked `batch statistics` run taming with stats=\"batch\": mu, sigma and the remember drift come from the remember batches every step scores, "
         "with no statistics pool re-scored. The `aim_gain=0.1` rows also move each forget image's own target by 0.1 times its distance from the "
         "band's centre at every check (integral control: an image the remember term holds short of the centre is aimed past it); their "
