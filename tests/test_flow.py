@@ -376,6 +376,33 @@ def test_debias_by_prior_reaches_the_mix_and_keeps_the_network(tiny_flow, flow_d
     assert (log["mix_samples"], log["mix_tol"]) == (1000, 0.03)  # what the run measured with, as given
 
 
+def test_debias_by_prior_makes_open_classes_from_the_original_prior(tiny_flow, flow_data, tiny_classifier):
+    """prior_open="original": the original N(0, I) prior is one more component of the mixture; each fit starts
+    from that component and the named classes' ones, so an open class comes from the original prior, and its
+    own components come in for what that cannot reach (a named class cut below its share before)."""
+    from genredact.methods._flow import sample_mix
+
+    z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
+    before = sample_mix(tiny_flow, tiny_classifier, z)[0]
+    opts = dict(data=flow_data, seed=0, progress=False, debias="prior", mix_samples=1000, prior_images=200, prior_components=2, mix_tol=0.03, prior_open="original")
+    raised = DistributionTarget(classifier=tiny_classifier, shares=((1 + before) / 2, None), source="tiny")
+    edited, log = redact(tiny_flow, raised, "taming", **opts)
+    assert log["prior_open"] == "original" and log["prior_classes"] == [0, 0, 1, 1, -1]
+    w = np.asarray(log["prior_weights"])
+    assert w[4] > 0.2 and w[2:4].sum() < 0.1 * w[4], w  # class 1 (open) comes from the original prior
+    assert torch.equal(edited.prior.means[4], torch.zeros(tiny_flow.dim)) and torch.equal(edited.prior.log_stds[4], torch.zeros(tiny_flow.dim))
+    after = sample_mix(edited, tiny_classifier, edited.latents(2000, generator=make_generator(9), temperature=0.7))[0]
+    assert abs(after - raised.shares[0]) < 0.05, (before, after, log["history"])
+    cut = DistributionTarget(classifier=tiny_classifier, shares=(before / 4, None), source="tiny")
+    _, log = redact(tiny_flow, cut, "taming", **opts)
+    assert np.asarray(log["prior_weights"])[2:4].sum() > 0.2, log["prior_weights"]  # the open class's components help the cut
+    every = DistributionTarget(classifier=tiny_classifier, shares=(0.4, 0.6), source="tiny")  # nothing open: as before
+    _, log = redact(tiny_flow, every, "taming", **opts)
+    assert log["prior_open"] == "components" and log["prior_classes"] == [0, 0, 1, 1]
+    with pytest.raises(GenredactError, match="prior_open"):
+        redact(tiny_flow, raised, "taming", **{**opts, "prior_open": "both"})
+
+
 def test_debias_measurement_defaults_follow_the_mode():
     """debias="prior" measures on 10,000 samples and stops within half a point (a measurement is all it costs);
     the fine-tuning modes and a class's share keep 2000 samples and one point; given values win, bad ones fail."""

@@ -7,8 +7,9 @@ largest class-share error in points, the classifier's own error, and each class'
 TARGET: 'even' (the benchmark's debias-even mix: the class at 30%, the others named evenly) or 'open' (its
 debias mix: only the class at 30%). Each further argument is a JSON object of taming options ("_seed": the
 run's seed, default 0; "_classifier": a classifier folder, or a list of them whose mean probabilities count, that
-steers the mix instead of the zoo's redaction classifier) on top of debias="prior", mix_samples 5000, mix_tol 0.01 and
-prior_rounds 8 (taming's defaults for debias="prior" until 2026-11-25; since then 10,000, 0.005 and 12).
+steers the mix instead of the zoo's redaction classifier) on top of debias="prior", mix_samples 5000, mix_tol 0.01,
+prior_rounds 8 and prior_open "components" (taming's defaults for debias="prior" until 2026-11-25; since then 10,000,
+0.005, 12 and "original").
 
 Printed on 2026-11-25 (AMD EPYC, family 26, beside a 2-process reliability run) for fashion-flow, every class
 named, judge max error by seed 0 / 1 / 2 / 3 with the default options (4 components per class):
@@ -74,7 +75,7 @@ def main() -> None:
     train, test = load_dataset(ds, "train"), load_dataset(ds, "test")
     spec = f"mix={even_mix(train.class_names, LABEL[ds])}" if which == "even" else f"mix={MIX[ds]}"
     for extra in sys.argv[3:]:
-        opts = {"debias": "prior", "mix_samples": 5000, "mix_tol": 0.01, "prior_rounds": 8, **json.loads(extra)}
+        opts = {"debias": "prior", "mix_samples": 5000, "mix_tol": 0.01, "prior_rounds": 8, "prior_open": "components", **json.loads(extra)}
         seed = opts.pop("_seed", 0)
         folder = opts.pop("_classifier", None)
         clf = (ClassifierModel.ensemble([load_model(f) for f in folder]) if isinstance(folder, list) else load_model(folder)) if folder else None
