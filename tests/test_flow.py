@@ -344,8 +344,10 @@ def test_mixture_prior_density_matches_torch_distributions_and_survives_save_loa
     prior.set(torch.tensor([0.2, 0.0, 0.8]), means, stds)
     _, comp = prior.sample(2000, generator=make_generator(2))
     assert (comp != 1).all() and abs(float((comp == 2).double().mean()) - 0.8) < 0.04  # a zero weight is never drawn
-    # A flow with the prior: log_prob uses it, and save/load keeps it bit for bit.
-    tiny_flow.use_mixture_prior(2).set(torch.tensor([0.3, 0.7]), torch.zeros(2, tiny_flow.dim), torch.full((2, tiny_flow.dim), 0.5))
+    # A flow with the prior: log_prob uses it, and save/load keeps it bit for bit, a zero weight included (a
+    # debias run's fit leaves many; stored as -inf, the saved model did not load).
+    tiny_flow.use_mixture_prior(3).set(torch.tensor([0.3, 0.7, 0.0]), torch.zeros(3, tiny_flow.dim), torch.full((3, tiny_flow.dim), 0.5))
+    assert torch.isfinite(tiny_flow.prior.log_weights).all() and tiny_flow.prior.weights[2] == 0
     y = dequantize(torch.as_tensor(flow_data.x[:8]), generator=make_generator(0))
     with torch.no_grad():
         z, log_det = tiny_flow.inverse(y)

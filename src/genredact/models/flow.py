@@ -52,7 +52,9 @@ class MixturePrior(nn.Module):
         w = torch.as_tensor(weights, dtype=torch.float64).clamp_min(0)
         if not torch.isfinite(w).all() or float(w.sum()) <= 0:
             raise GenredactError("the mixture prior needs non-negative weights with a positive sum")
-        self.log_weights.copy_((w / w.sum()).log().to(self.log_weights))
+        # A zero weight is stored as a log-weight of -1e30, not -inf: exp gives exactly 0 (never drawn, nothing
+        # added to the density), and the checkpoint stays finite (load_pretrained refuses non-finite tensors).
+        self.log_weights.copy_((w / w.sum()).log().clamp_min(-1e30).to(self.log_weights))
         self.means.copy_(means)
         self.log_stds.copy_(stds.clamp_min(1e-4).log())
 
