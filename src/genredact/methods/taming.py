@@ -695,7 +695,6 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
             owner.append(int(c))
     means, stds = torch.stack(cm), torch.stack(cs)
     m_comp = len(owner)
-    prior = edited.use_mixture_prior(m_comp)
     # confusion[j]: the classifier's mix of component j's samples at the temperature, and (last column) the
     # share whose inverse overflowed. Those come out as blank images, which every classifier calls something
     # (the zoo's Fashion-MNIST ones: Sandal); a cluster of outlying latents can overflow on half its samples
@@ -720,9 +719,10 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
         confusion = np.vstack([confusion, base_row])
         owner.append(-1)
         m_comp += 1
-        prior = edited.use_mixture_prior(m_comp)
         named = [s is not None for s in target.shares]
         narrow = np.array([j for j, c in enumerate(owner) if c < 0 or named[c]])
+
+    prior = edited.use_mixture_prior(m_comp)
 
     def fit(aim: np.ndarray) -> np.ndarray:
         if not base:
