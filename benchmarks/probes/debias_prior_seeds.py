@@ -57,7 +57,7 @@ The open classes made by the original prior (2026-11-25, session 22, two runs at
 1.35 / 4.45 / 2.70 / 1.96 with the open classes' own components); at seed 1 the ensemble's own error stayed at 1.28
 points (the Sandal components make Ankle boots too, 3.0% against the 1.6% the mix has room for, and the correction
 rounds moved weight from the original prior, 0.45 -> 0.14, to other classes' components: Coat 3.0 points over under the
-judge). mnist-flow (mnist-classifier-ensemble) 0.84 / 1.14 / 2.00 pp (seeds 0-2, against 0.98 / 1.73 / 1.29; at seed 2
+judge; `benchmarks/probes/debias_prior_rounds.py fashion-mnist 1 '{"prior_open": "original"}'` prints the rounds). mnist-flow (mnist-classifier-ensemble) 0.84 / 1.14 / 2.00 pp (seeds 0-2, against 0.98 / 1.73 / 1.29; at seed 2
 the judge counts 2.0 points more 7s than the mix, the 7s it finds among the original's malformed strokes). A first
 version that fitted the original prior and the named classes' components alone (no other component joining) gave
 fashion-flow 1.43 / 2.44 pp at seeds 0 / 1 (Ankle boot 2.3 points over at seed 1; `taming_prior_open_narrow.diff`).
