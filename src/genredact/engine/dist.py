@@ -12,6 +12,7 @@ every process ends with the same figures. Only the main process writes files and
 """
 from __future__ import annotations
 
+import atexit
 import os
 from contextlib import contextmanager
 from functools import partial
@@ -19,6 +20,8 @@ from typing import Any, Iterator
 
 import torch
 from torch import nn
+
+_teardown = False  # whether the process group's shutdown at exit is registered (world())
 
 
 def world() -> tuple[int, int]:
@@ -31,6 +34,13 @@ def world() -> tuple[int, int]:
         from accelerate import PartialState
 
         PartialState(cpu=not torch.cuda.is_available())
+    global _teardown
+    if not _teardown:
+        # Shut the process group down before the interpreter exits: left to the exit, gloo's threads were
+        # destroyed unjoined and a rank aborted ("terminate called without an active exception", SIGABRT)
+        # after its work was done (tests/ddp_worker.py, now and then; benchmarks/probes/ddp_exit_repeat.py).
+        atexit.register(lambda: dist.destroy_process_group() if dist.is_initialized() else None)
+        _teardown = True
     return dist.get_rank(), dist.get_world_size()
 
 
