@@ -4,8 +4,9 @@ the mix of 10,000 samples under the independent evaluation judge against the sam
 
     python benchmarks/debias_trace.py mnist mnist-flow "7:0.3" '[{"steps": 300}, {"steps": 300, "lr": 3e-4}]' [CLASSIFIER_FOLDER]
 
-A classifier folder as the fifth argument steers instead of the zoo's redaction classifier (the judge stays the
-zoo's evaluation judge).
+A classifier folder as the fifth argument steers instead of the zoo's redaction classifier (the LeNet; the judge
+stays the zoo's evaluation judge). The runs fine-tune (debias="resample", taming's default for a mix until
+2026-11-25) unless a config names another debias mode.
 """
 import json
 import sys
@@ -24,10 +25,11 @@ ds, name, mix, configs = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.a
 model = load_model(name)
 train = load_dataset(ds, "train")
 judge = load_classifier(ds, role="judge")
-steer = load_model(sys.argv[5]) if len(sys.argv) > 5 else None
-tgt = parse_target(f"mix={mix}", model, classifier=steer, classifier_source=sys.argv[5] if steer is not None else None)
+steer_name = sys.argv[5] if len(sys.argv) > 5 else None
+steer = load_model(steer_name) if steer_name else load_classifier(ds, role="redaction")
+tgt = parse_target(f"mix={mix}", model, classifier=steer, classifier_source=steer_name or "redaction classifier")
 for cfg in configs:
-    e, log = redact(model, tgt, "taming", data=train, seed=0, progress=False, **cfg)
+    e, log = redact(model, tgt, "taming", data=train, seed=0, progress=False, **{"debias": "resample", **cfg})
     h = log["history"]
     errs = [(int(r["step"]), round(100 * r["max_err"], 2)) for r in h]
     print(cfg, f"wall {log['wall_s']:.1f}s steps {log['steps']} {log['stop_reason']} {log.get('kept', '')}", flush=True)

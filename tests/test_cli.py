@@ -196,8 +196,13 @@ def test_shipped_convnet_classifiers_steer_a_mix_and_are_not_the_judge(dataset, 
         acc = float((clf.predict(to_float(test.x[:2000]))[0].argmax(1).numpy() == test.y[:2000]).mean())
     card = json.loads((WEIGHTS_DIR / name / "card.json").read_text())
     assert acc >= floor and card["test_accuracy"] >= floor, (acc, card["test_accuracy"])
-    target = parse_target(f"mix={test.class_names[7]}:0.3", load_model(f"{DATASET_PREFIX[dataset]}-flow"), classifier=resolve_model(name), classifier_source=name)
+    flow = load_model(f"{DATASET_PREFIX[dataset]}-flow")
+    target = parse_target(f"mix={test.class_names[7]}:0.3", flow, classifier=resolve_model(name), classifier_source=name)
     assert target.source == name and list(target.classifier.class_names) == list(test.class_names)
+    if suffix == "ensemble":  # without --classifier, a mix= target is counted by the ensemble, a label= target by the LeNet
+        lenet = f"{DATASET_PREFIX[dataset]}-classifier"
+        assert parse_target(f"mix={test.class_names[7]}:0.3", flow).source == name == f"{lenet}-ensemble"
+        assert parse_target(f"label={test.class_names[7]}", flow).source == lenet
 
 
 def test_plan_prints_both_sample_sizes(capsys):

@@ -321,7 +321,7 @@ def test_debias_moves_the_mix_toward_the_target(tiny_flow, flow_data, tiny_class
     target = DistributionTarget(classifier=tiny_classifier, shares=(0.5, 0.5), source="tiny")
     z = tiny_flow.latents(1000, generator=make_generator(9), temperature=0.7)
     before = sample_mix(tiny_flow, tiny_classifier, z)[1]
-    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, steps=60, lr=2e-3, mix_every=20, mix_samples=500, mix_tol=0.05)
+    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, debias="resample", steps=60, lr=2e-3, mix_every=20, mix_samples=500, mix_tol=0.05)
     after = sample_mix(edited, tiny_classifier, z)[1]
     assert abs(after - 0.5) < abs(before - 0.5) - 0.05, (before, after, log["offsets_nats"])
     # The run ends on the measured state nearest the target: no measurement of the run was nearer.
@@ -406,11 +406,11 @@ def test_debias_by_prior_makes_open_classes_from_the_original_prior(tiny_flow, f
 
 
 def test_debias_measurement_defaults_follow_the_mode():
-    """debias="prior" measures on 10,000 samples and stops within half a point (a measurement is all it costs);
-    the fine-tuning modes and a class's share keep 2000 samples and one point; given values win, bad ones fail."""
+    """debias="prior" (the default) measures on 10,000 samples and stops within half a point (a measurement is all
+    it costs); the fine-tuning modes and a class's share keep 2000 samples and one point; given values win, bad ones fail."""
     config = taming_mod.TamingMethod.Config
-    assert (config(debias="prior").samples(), config(debias="prior").tol()) == (10000, 0.005)
-    assert (config().samples(), config().tol(), config(debias="offset").samples()) == (2000, 0.01, 2000)
+    assert config().debias == "prior" and (config().samples(), config().tol()) == (10000, 0.005)
+    assert (config(debias="resample").samples(), config(debias="resample").tol(), config(debias="offset").samples()) == (2000, 0.01, 2000)
     assert (config(debias="prior", mix_samples=300, mix_tol=0.02).samples(), config(debias="prior", mix_samples=300, mix_tol=0.02).tol()) == (300, 0.02)
     for bad, match in (({"mix_samples": 0}, "mix_samples"), ({"mix_tol": 0.0}, "mix_tol"), ({"mix_tol": -0.1, "debias": "prior"}, "mix_tol")):
         with pytest.raises(GenredactError, match=match):
@@ -675,7 +675,7 @@ def test_flow_methods_run_under_bf16(method, spec, tiny_flow, flow_data, tiny_cl
         target = ClassifierTarget(classifier=tiny_classifier, target_labels=(1,), source="tiny")
     else:
         target = DistributionTarget(classifier=tiny_classifier, shares=(0.7, 0.3), source="tiny")
-    opts = {"steps": 4, **(FAST if method == "taming" else {})}
+    opts = {"steps": 4, **(FAST if method == "taming" else {}), **({"debias": "resample"} if spec == "mix" else {})}  # a mode that trains
     edited, log = redact(tiny_flow, target, method, data=flow_data, seed=0, progress=False, precision="bf16", **opts)
     assert log["precision"] == "bf16" and log["steps"] >= 1
     assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in edited.state_dict().values() if v.is_floating_point())

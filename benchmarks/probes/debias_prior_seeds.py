@@ -89,8 +89,9 @@ def main() -> None:
         opts = {"debias": "prior", "mix_samples": 5000, "mix_tol": 0.01, "prior_rounds": 8, "prior_open": "components", **json.loads(extra)}
         seed = opts.pop("_seed", 0)
         folder = opts.pop("_classifier", None)
-        clf = (ClassifierModel.ensemble([load_model(f) for f in folder]) if isinstance(folder, list) else load_model(folder)) if folder else None
-        target = parse_target(spec, model, classifier=clf, classifier_source=str(folder) if folder else None)
+        # No "_classifier": the zoo's LeNet redaction classifier (the default of a mix= target before 2026-11-25).
+        clf = (ClassifierModel.ensemble([load_model(f) for f in folder]) if isinstance(folder, list) else load_model(folder)) if folder else load_classifier(ds, role="redaction")
+        target = parse_target(spec, model, classifier=clf, classifier_source=str(folder) if folder else "redaction classifier")
         edited, log = redact(model, target, "taming", data=train, seed=seed, progress=False, **opts)
         ev = evaluate_flow(model, edited, target, train=train, test=test, judge=judge, n=10000, seed=1234, mix=True)
         err = 100 * (np.asarray(ev["mix_after"]["shares"]) - np.asarray(ev["target_mix"]))

@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the method's random draws (default: 0)")
     p.add_argument("--n-eval", type=int, default=10000, help="samples for the before/after evaluation (default: 10000)")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation (e.g. for targets without labels)")
-    p.add_argument("--classifier", default=None, help="classifier folder or zoo name for label= and mix= targets (default: the zoo's LeNet redaction classifier for the model's data set; "
-                   "for a flow's mix, fashion-classifier-ensemble or mnist-classifier-ensemble counts the samples closest to the judge)")
+    p.add_argument("--classifier", default=None, help="classifier folder or zoo name for label= and mix= targets (default, for the model's data set: the zoo's LeNet "
+                   "redaction classifier for label=, and for mix= the zoo's ensemble, fashion-classifier-ensemble or mnist-classifier-ensemble, whose count of a flow's "
+                   "samples is closest to the judge's)")
     p.add_argument("--data", default=None, help="training data for the real-data variant: fashion-mnist, mnist, or a folder of IDX files / class sub-folders (default: the model's own data set)")
     p.add_argument("--retrain", default=None, help="a model trained without the target (folder or zoo name) to evaluate on the same latents, for deltas in the report")
     _resume_args(p, "the run")

@@ -241,7 +241,8 @@ def load_validity_function(spec: str) -> Callable[[torch.Tensor], Any]:
 
 
 def _default_classifier(model: Any, classifier: torch.nn.Module | None, source: str | None, kind: str) -> tuple[torch.nn.Module, str | None]:
-    """The given classifier, or the zoo's redaction classifier for the model's data set."""
+    """The given classifier, or the zoo's for the model's data set: the redaction classifier for label=, the
+    mix ensemble for mix=."""
     if classifier is not None:
         return classifier, source
     from genredact.zoo import classifier_name, load_classifier
@@ -249,7 +250,8 @@ def _default_classifier(model: Any, classifier: torch.nn.Module | None, source: 
     dataset = getattr(model, "dataset", None)
     if not dataset:
         raise GenredactError(f"the model does not name its data set, so {kind}= needs --classifier FOLDER")
-    return load_classifier(dataset, role="redaction"), classifier_name(dataset, "redaction")
+    role = "mix" if kind == "mix" else "redaction"
+    return load_classifier(dataset, role=role), classifier_name(dataset, role)
 
 
 def parse_target(spec: str, model: Any, *, classifier: torch.nn.Module | None = None, classifier_source: str | None = None, threshold: float | None = None) -> Target:

@@ -88,14 +88,18 @@ def load_model(name_or_path: str | Path, *, device: str = "cpu") -> nn.Module:
 
 
 def classifier_name(dataset: str, role: str) -> str:
+    """The zoo classifier of a data set for a role: 'judge' (evaluation), 'redaction' (the LeNet methods steer
+    by) or 'mix' (the ensemble that counts a flow's class mix for a mix= target: a mix is counted over every
+    class, and the stronger classifier lands it nearer the judge's count, benchmarks/flow_taming.py)."""
     prefix = DATASET_PREFIX.get(dataset)
     if prefix is None:
         raise GenredactError(f"the zoo has no {role} classifier for data set {dataset!r}; give your own classifier folder")
-    return f"{prefix}-{'judge' if role == 'judge' else 'classifier'}"
+    return f"{prefix}-" + {"judge": "judge", "mix": "classifier-ensemble"}.get(role, "classifier")
 
 
 def load_classifier(dataset: str, *, role: str = "redaction", device: str = "cpu") -> nn.Module:
-    """The zoo's redaction classifier (role='redaction') or evaluation judge (role='judge') for a data set."""
+    """The zoo's redaction classifier (role='redaction'), mix classifier (role='mix') or evaluation judge
+    (role='judge') for a data set."""
     return load_model(classifier_name(dataset, role), device=device)
 
 
