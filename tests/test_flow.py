@@ -405,6 +405,21 @@ def test_debias_by_prior_makes_open_classes_from_the_original_prior(tiny_flow, f
         redact(tiny_flow, raised, "taming", **{**opts, "prior_open": "both"})
 
 
+def test_debias_by_prior_forgets_a_class_asked_at_zero(tiny_flow, flow_data, tiny_classifier):
+    """A mix that asks for a class at 0 forgets it without training: the class gets no component, and the
+    original prior (which makes every class) does not join, whatever prior_open says; the network is kept."""
+    from genredact.methods._flow import sample_mix
+
+    z = tiny_flow.latents(2000, generator=make_generator(9), temperature=0.7)
+    before = sample_mix(tiny_flow, tiny_classifier, z)[1]
+    target = DistributionTarget(classifier=tiny_classifier, shares=(None, 0.0), source="tiny")
+    edited, log = redact(tiny_flow, target, "taming", data=flow_data, seed=0, progress=False, mix_samples=1000, prior_images=200, prior_components=2, mix_tol=0.03)
+    assert log["debias"] == "prior" and log["prior_open"] == "components" and log["prior_classes"] == [0, 0]
+    after = sample_mix(edited, tiny_classifier, edited.latents(2000, generator=make_generator(9), temperature=0.7))[1]
+    assert before > 0.1 and after < 0.25 * before, (before, after)
+    assert all(torch.equal(a, b) for a, b in zip(edited.net.state_dict().values(), tiny_flow.net.state_dict().values()))
+
+
 def test_debias_measurement_defaults_follow_the_mode():
     """debias="prior" (the default) measures on 10,000 samples and stops within half a point (a measurement is all
     it costs); the fine-tuning modes and a class's share keep 2000 samples and one point; given values win, bad ones fail."""
