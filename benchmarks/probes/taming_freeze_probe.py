@@ -27,8 +27,8 @@ The loss weights, 2026-11-25 (session 23, the two data sets side by side, one th
 0.1, "gamma": G}' or '{"aim_gain": 0.1, "alpha": A}' against the default gamma 0.6, alpha 0.3 (320 steps on fashion-flow,
 469 on mnist-flow): gamma 0.3: fashion-flow 266 steps, every image in the band, retain +0.87%; mnist-flow 471 steps,
 retain +1.10% (over the 1% goal). gamma 0.9: 549 steps on fashion-flow, 535 on mnist-flow. alpha 0.2: fashion-flow 279 steps with one image out
-of the band (0.76 sigma from the centre); mnist-flow 413 steps, every image in, retain +0.82%. alpha 0.45: 464 and 676
-steps. Each gain sits inside the spread of the seeds above (mnist-flow 397-500 steps at the defaults): not adopted.
+of the band (0.76 sigma from the centre); mnist-flow 413 steps, every image in, retain +0.82%. alpha 0.45: 464 steps on fashion-flow, 676 on
+mnist-flow. Each gain sits inside the spread of the seeds above (mnist-flow 397-500 steps at the defaults): not adopted.
 """
 import json
 import sys
