@@ -132,6 +132,12 @@ moves the mix by a few points: on mnist-flow at lr 3e-4 the classifier's max err
   (`benchmarks/probes/debias_prior_seeds.py`). At seed 1 the Sandal components also make Ankle boots (by the
   classifier), more than the mix has room for beside the original's own, and the correction rounds moved
   weight from the original prior to other classes' components (Coat 3 points over under the judge).
+- A class asked at 0 (`mix=Sandal:0`): forgetting the class without training. It gets no component, and the
+  original prior does not join whatever prior_open says. Scored as a class row of benchmarks/flow_taming.py
+  (2026-11-25): fashion-flow's Sandal share under the judge 3.54% -> 0.20%, the other classes' BPD -0.21%, in
+  6.7% of retrain's time (the best fine-tuning row: 0.81% in 37%); mnist-flow's 7s 16.85% -> 4.83%, +0.13%
+  (fine-tuning: 8.17%, +2.47%). The class's images stay about as likely as before (Sandal 3.045 -> 3.060 BPD):
+  the model stops making them, it does not make them unlikely.
 - mix_open="group": when the mix names some classes and leaves the others open, the open classes are
   steered as one group: the error and the correction are computed on the named shares and the open
   group's total, and every open class gets the group's correction. The classifier's view of how the
