@@ -679,8 +679,8 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
     z0 = edited.latents(n_mix, generator=g, temperature=temp)
     # prior_open="original": the classes the mix leaves open come from the original prior, one more component
     # whose confusion row is the mix before (its overflowed share in the last column). Not when the mix asks
-    # for a class at 0 (forgetting it): the original prior makes every class, and the fit cannot both keep
-    # it and leave one out (fashion-flow, Sandal:0: 1.98% Sandals under the judge with it, 0.24% without).
+    # for a class at 0 (forgetting it): the original prior makes every class at its old share, so an exact
+    # fit gives it no weight, and the start from it alone holds the class up in an inexact one.
     forget = {i for i, s in enumerate(target.shares) if s == 0}
     base = config.prior_open == "original" and any(s is None for s in target.shares) and not forget
     if base:
