@@ -356,6 +356,26 @@ def test_mixture_prior_density_matches_torch_distributions_and_survives_save_loa
     with torch.no_grad():
         assert torch.equal(loaded.log_prob(y), tiny_flow.log_prob(y))
     assert torch.equal(loaded.sample(4, generator=make_generator(3), temperature=0.7), tiny_flow.sample(4, generator=make_generator(3), temperature=0.7))
+    # A sampling spread narrows the draws alone (the density is the same), survives save/load, and a folder
+    # written before the spread loads at spread 1; a spread outside (0, 1] is refused.
+    narrow = MixturePrior(3, 5, spread=0.5)
+    narrow.set(torch.tensor([0.2, 0.1, 0.7]), means, stds)
+    prior.set(torch.tensor([0.2, 0.1, 0.7]), means, stds)
+    z5 = torch.randn(7, 5, generator=g)
+    assert torch.allclose(narrow.log_prob(z5), prior.log_prob(z5))
+    (zn, cn), (zw, cw) = narrow.sample(3000, generator=make_generator(4)), prior.sample(3000, generator=make_generator(4))
+    assert torch.equal(cn, cw) and torch.allclose(zn - means[cn], 0.5 * (zw - means[cw]), atol=1e-5)
+    tiny_flow.use_mixture_prior(3, spread=0.6).set(torch.tensor([0.3, 0.7, 0.0]), torch.zeros(3, tiny_flow.dim), torch.full((3, tiny_flow.dim), 0.5))
+    folder = save_pretrained(tiny_flow, tmp_path / "narrow")
+    assert load_pretrained(folder).prior.spread == 0.6
+    cfg_path = next(p for p in folder.iterdir() if p.suffix == ".json" and "prior" in p.read_text())
+    cfg = json.loads(cfg_path.read_text())
+    holder = cfg if "prior" in cfg else next(v for v in cfg.values() if isinstance(v, dict) and "prior" in v)
+    del holder["prior"]["spread"]
+    cfg_path.write_text(json.dumps(cfg))
+    assert load_pretrained(folder).prior.spread == 1.0
+    with pytest.raises(GenredactError, match="spread"):
+        MixturePrior(3, 5, spread=1.5)
 
 
 def test_debias_by_prior_reaches_the_mix_and_keeps_the_network(tiny_flow, flow_data, tiny_classifier):
@@ -418,6 +438,12 @@ def test_debias_by_prior_forgets_a_class_asked_at_zero(tiny_flow, flow_data, tin
     after = sample_mix(edited, tiny_classifier, edited.latents(2000, generator=make_generator(9), temperature=0.7))[1]
     assert before > 0.1 and after < 0.25 * before, (before, after)
     assert all(torch.equal(a, b) for a, b in zip(edited.net.state_dict().values(), tiny_flow.net.state_dict().values()))
+    # prior_spread narrows the components for sampling (the prior keeps it); outside (0, 1] it is refused.
+    opts = dict(data=flow_data, seed=0, progress=False, mix_samples=1000, prior_images=200, prior_components=2, mix_tol=0.03)
+    narrow, _ = redact(tiny_flow, target, "taming", prior_spread=0.5, **opts)
+    assert narrow.prior.spread == 0.5 and torch.equal(narrow.prior.means, edited.prior.means)
+    with pytest.raises(GenredactError, match="prior_spread"):
+        redact(tiny_flow, target, "taming", prior_spread=0.0, **opts)
 
 
 def test_debias_measurement_defaults_follow_the_mode():

@@ -183,7 +183,7 @@ class TamingMethod(RedactionMethod):
     refresh_every, stat_images, stat_window, stats (pool|batch), stat_steps, check_images, stop_share, aim_gain, by (labels|classifier for class targets),
     scale, forget_loss (auto|sigmoid|square), remember_tol, stop_margin, share_goal and share_every (class targets), warmup;
     debias: temperature, mix_samples, mix_every, mix_tol, mix_gain, mix_stream_ratio, debias (resample|offset|prior), mix_open (each|group);
-    debias="prior": prior_images, prior_rounds, prior_components, prior_open (original|components)."""
+    debias="prior": prior_images, prior_rounds, prior_components, prior_open (original|components), prior_spread."""
 
     name = "taming"
     families = ("flow",)
@@ -232,6 +232,7 @@ class TamingMethod(RedactionMethod):
         prior_rounds: int = 12
         prior_components: int = 4
         prior_open: Literal["original", "components"] = "original"
+        prior_spread: float = 1.0
         mix_open: Literal["each", "group"] = "each"
 
         def check(self) -> None:
@@ -257,6 +258,8 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"aim_gain must be zero (off) or positive, got {self.aim_gain}")
             if self.tol() <= 0:
                 raise GenredactError(f"mix_tol must be positive, got {self.mix_tol}")
+            if not 0 < self.prior_spread <= 1:
+                raise GenredactError(f"prior_spread must lie in (0, 1], got {self.prior_spread}")
             if self.prior_open not in ("original", "components"):
                 raise GenredactError(f"prior_open must be 'original' or 'components', got {self.prior_open!r}")
             if self.mix_open not in ("each", "group"):
@@ -684,8 +687,9 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
     forget = {i for i, s in enumerate(target.shares) if s == 0}
     base = config.prior_open == "original" and any(s is None for s in target.shares) and not forget
     if base:
-        base_row = sample_mix(edited, clf, z0, overflow=True)
-        p0 = base_row[:k] / max(base_row[:k].sum(), 1e-12)
+        # The component is sampled at the prior's spread like the others; the mix before at the temperature.
+        base_row = sample_mix(edited, clf, z0 * config.prior_spread if config.prior_spread != 1 else z0, overflow=True)
+        p0 = base_row[:k] / max(base_row[:k].sum(), 1e-12) if config.prior_spread == 1 else sample_mix(edited, clf, z0)
     else:
         p0 = sample_mix(edited, clf, z0)  # the mix before
     q = target.resolve(p0)
@@ -716,7 +720,7 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
     per = max(1, n_mix // m_comp)
     confusion = np.zeros((m_comp, k + 1))
     for j in range(m_comp):
-        z = means[j].cpu() + temp * stds[j].cpu() * torch.randn(per, dim, generator=g)
+        z = means[j].cpu() + temp * config.prior_spread * stds[j].cpu() * torch.randn(per, dim, generator=g)
         confusion[j] = sample_mix(edited, clf, z.to(device), overflow=True)
     # Weights from the confusion model, then corrected from measured mixes (integral control on the aim:
     # the confusion rows are estimates from a few hundred samples each).
@@ -736,7 +740,7 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
         named = [s is not None for s in target.shares]
         narrow = np.array([j for j, c in enumerate(owner) if c < 0 or named[c]])
 
-    prior = edited.use_mixture_prior(m_comp)
+    prior = edited.use_mixture_prior(m_comp, config.prior_spread)
 
     def fit(aim: np.ndarray) -> np.ndarray:
         if not base:

@@ -34,11 +34,15 @@ N_BINS = 256
 
 class MixturePrior(nn.Module):
     """A mixture of K diagonal Gaussians over the flat latent (D,): weights w (K,), means (K, D), log-stds
-    (K, D). Sampling at temperature T draws a component by w, then mean + T * std * eps; the density is
-    exact (logsumexp over the components), so a flow with this prior is still a normalizing flow."""
+    (K, D). Sampling at temperature T draws a component by w, then mean + T * spread * std * eps (`spread`, 1 by
+    default, narrows every component for sampling alone, like a temperature); the density is exact (logsumexp
+    over the components, at spread 1), so a flow with this prior is still a normalizing flow."""
 
-    def __init__(self, components: int, dim: int) -> None:
+    def __init__(self, components: int, dim: int, spread: float = 1.0) -> None:
         super().__init__()
+        if not 0 < spread <= 1:
+            raise GenredactError(f"the mixture prior's sampling spread must lie in (0, 1], got {spread}")
+        self.spread = float(spread)
         self.register_buffer("log_weights", torch.full((components,), -math.log(components)))
         self.register_buffer("means", torch.zeros(components, dim))
         self.register_buffer("log_stds", torch.zeros(components, dim))
@@ -68,7 +72,7 @@ class MixturePrior(nn.Module):
         """n latents (n, D) and their components (n,), drawn on the CPU from `generator`."""
         comp = torch.multinomial(self.weights.double().cpu(), n, replacement=True, generator=generator)
         eps = torch.randn(n, self.means.shape[1], generator=generator)
-        z = self.means.cpu()[comp] + float(temperature) * self.log_stds.cpu()[comp].exp() * eps
+        z = self.means.cpu()[comp] + float(temperature) * self.spread * self.log_stds.cpu()[comp].exp() * eps
         return z, comp
 
 
@@ -122,9 +126,9 @@ class FlowModel(GenerativeModel):
         self.class_names = list(class_names) if class_names else None
         self.prior: MixturePrior | None = None
 
-    def use_mixture_prior(self, components: int) -> MixturePrior:
+    def use_mixture_prior(self, components: int, spread: float = 1.0) -> MixturePrior:
         """Replace the standard normal prior by a `MixturePrior` of `components` (set it with `.set`)."""
-        self.prior = MixturePrior(components, self.dim).to(self.device)
+        self.prior = MixturePrior(components, self.dim, spread).to(self.device)
         return self.prior
 
     @property
@@ -213,7 +217,7 @@ class FlowModel(GenerativeModel):
     def to_config(self) -> dict[str, Any]:
         cfg = {"net": net_config(self.net), "image_shape": list(self.image_shape), "dataset": self.dataset, "class_names": self.class_names}
         if self.prior is not None:
-            cfg["prior"] = {"kind": "mixture", "components": int(self.prior.means.shape[0])}
+            cfg["prior"] = {"kind": "mixture", "components": int(self.prior.means.shape[0]), "spread": self.prior.spread}
         return cfg
 
     @classmethod
@@ -224,7 +228,9 @@ class FlowModel(GenerativeModel):
             raise CheckpointError(f"flow config lacks the field {exc}; the model folder is not a genredact flow") from None
         prior = cfg.get("prior")
         if prior is not None:
-            if not isinstance(prior, dict) or prior.get("kind") != "mixture" or not isinstance(prior.get("components"), int) or prior["components"] < 1:
-                raise CheckpointError(f"flow config has an unknown prior {prior!r}; only a mixture with a positive number of components is known")
-            model.use_mixture_prior(prior["components"])
+            spread = prior.get("spread", 1.0) if isinstance(prior, dict) else None  # folders written before the spread: 1
+            if (not isinstance(prior, dict) or prior.get("kind") != "mixture" or not isinstance(prior.get("components"), int) or prior["components"] < 1
+                    or not isinstance(spread, (int, float)) or not 0 < spread <= 1):
+                raise CheckpointError(f"flow config has an unknown prior {prior!r}; only a mixture with a positive number of components and a spread in (0, 1] is known")
+            model.use_mixture_prior(prior["components"], float(spread))
         return model
