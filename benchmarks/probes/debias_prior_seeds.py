@@ -61,6 +61,11 @@ judge; `benchmarks/probes/debias_prior_rounds.py fashion-mnist 1 '{"prior_open":
 the judge counts 2.0 points more 7s than the mix, the 7s it finds among the original's malformed strokes). A first
 version that fitted the original prior and the named classes' components alone (no other component joining) gave
 fashion-flow 1.43 / 2.44 pp at seeds 0 / 1 (Ankle boot 2.3 points over at seed 1; `taming_prior_open_narrow.diff`).
+
+Narrower components for sampling (2026-11-25, session 23, beside another run; those options with "prior_spread": 0.6),
+fashion-flow 'open', seed 1: 5.03 pp under the judge, the ensemble's own error 10.80 points (T-shirt 5.0 points over):
+the fit no longer reaches the mix. prior_spread helps a class asked at 0 on mnist-flow (benchmarks/flow_taming.py's
+class rows), not a raised one here.
 """
 import json
 import sys
