@@ -141,11 +141,11 @@ moves the mix by a few points: on mnist-flow at lr 3e-4 the classifier's max err
 - prior_spread (1 by default): every component is sampled at that fraction of its fitted spread, as a
   temperature narrows a standard normal prior; the density keeps the fitted spread. Narrower components make
   clearer samples of their own class and fewer stray ones (benchmarks/probes/component_spread.py). With
-  mix=7:0 at 0.45, mnist-flow's 7s under the judge went 16.85% -> 0.92% (95% upper bound 1.13%; 4.83% at
-  spread 1), the other digits' BPD -0.04% (benchmarks/flow_taming.py). On fashion-flow the same setting took
-  Sandal to 0.07% but moved the other classes (T-shirt 13.5% -> 33.3%: the ensemble's own error 12.8
-  points), and on a raised mix it did worse (benchmarks/probes/debias_prior_seeds.py), so it stays off by
-  default.
+  mix=7:0, mnist-flow's 7s under the judge went 16.85% -> 0.92% at 0.45 (95% upper bound 1.13%) and 0.51%
+  at 0.35 (0.67%; 4.83% at spread 1), the other digits' BPD -0.04% / -0.15% (benchmarks/flow_taming.py). On
+  fashion-flow the same settings took Sandal to 0.07% / 0.01% but moved the other classes (T-shirt 13.5% ->
+  33.3% / 39.3%), and on a raised mix it did worse (benchmarks/probes/debias_prior_seeds.py), so it stays off
+  by default.
 - mix_open="group": when the mix names some classes and leaves the others open, the open classes are
   steered as one group: the error and the correction are computed on the named shares and the open
   group's total, and every open class gets the group's correction. The classifier's view of how the
