@@ -696,7 +696,7 @@ def _debias_prior(edited: FlowModel, target: DistributionTarget, config: TamingM
     base = config.prior_open == "original" and any(s is None for s in target.shares) and not forget
     if base:
         # The component is sampled at the prior's spread like the others; the mix before at the temperature.
-        base_row = sample_mix(edited, clf, z0 * config.prior_spread if config.prior_spread != 1 else z0, overflow=True)
+        base_row = sample_mix(edited, clf, z0 * config.prior_spread, overflow=True)  # x * 1.0 == x: spread 1 is unchanged
         p0 = base_row[:k] / max(base_row[:k].sum(), 1e-12) if config.prior_spread == 1 else sample_mix(edited, clf, z0)
     else:
         p0 = sample_mix(edited, clf, z0)  # the mix before

@@ -228,9 +228,14 @@ class FlowModel(GenerativeModel):
             raise CheckpointError(f"flow config lacks the field {exc}; the model folder is not a genredact flow") from None
         prior = cfg.get("prior")
         if prior is not None:
-            spread = prior.get("spread", 1.0) if isinstance(prior, dict) else None  # folders written before the spread: 1
-            if (not isinstance(prior, dict) or prior.get("kind") != "mixture" or not isinstance(prior.get("components"), int) or prior["components"] < 1
-                    or not isinstance(spread, (int, float)) or not 0 < spread <= 1):
-                raise CheckpointError(f"flow config has an unknown prior {prior!r}; only a mixture with a positive number of components and a spread in (0, 1] is known")
-            model.use_mixture_prior(prior["components"], float(spread))
+            bad = CheckpointError(f"flow config has an unknown prior {prior!r}; only a mixture with a positive number of components and a spread in (0, 1] is known")
+            if not isinstance(prior, dict) or prior.get("kind") != "mixture" or not isinstance(prior.get("components"), int) or prior["components"] < 1:
+                raise bad
+            spread = prior.get("spread", 1.0)  # folders written before the spread: 1
+            if not isinstance(spread, (int, float)):
+                raise bad
+            try:  # MixturePrior checks the spread's range
+                model.use_mixture_prior(prior["components"], float(spread))
+            except GenredactError:
+                raise bad from None
         return model
