@@ -89,7 +89,7 @@ CLASS_SELF_FORGET_BATCH_LONGER_ROW = ("taming (alpha=0.1, gamma=0.2, self_forget
 #: label=CLASS, so debias="prior" builds its mixture prior without the class's components and without the original
 #: prior (which makes every class); steered by the zoo's ensemble. Scored like the other class rows (the judge's
 #: share of the class, the BPD of the four groups). "_mix_zero" is the benchmark's, not a taming option.
-CLASS_PRIOR_ROW = ("taming (mix=CLASS:0, debias=prior, ensemble classifier)", "taming", {"_mix_zero": True, "_classifier": "ensemble"})
+CLASS_PRIOR_ROW = ("taming (mix=CLASS:0, debias=prior, ensemble classifier)", "taming", {"_mix_zero": True, "_classifier": "ensemble", "prior_spread": 1.0})
 #: The same with the components sampled at 0.45 of their spread (prior_spread; the density keeps the fitted spread,
 #: as with a temperature): narrower components make clearer samples of their own class and fewer stray ones
 #: (benchmarks/probes/component_spread.py: mnist-flow's other digits' components, 8.20% "7"s under the judge at
@@ -97,6 +97,9 @@ CLASS_PRIOR_ROW = ("taming (mix=CLASS:0, debias=prior, ensemble classifier)", "t
 CLASS_PRIOR_NARROW_ROW = ("taming (mix=CLASS:0, debias=prior, ensemble classifier, prior_spread=0.45)", "taming", {**CLASS_PRIOR_ROW[2], "prior_spread": 0.45})
 #: ... and at 0.35 of it (mnist-flow at 0.45: 0.92% 7s under the judge, 95% upper bound 1.13%).
 CLASS_PRIOR_NARROWER_ROW = ("taming (mix=CLASS:0, debias=prior, ensemble classifier, prior_spread=0.35)", "taming", {**CLASS_PRIOR_ROW[2], "prior_spread": 0.35})
+#: ... and at the spread taming picks itself (its default since 2026-11-25): the widest of 1, 0.7, 0.5, 0.35 at which
+#: the steering classifier's confusion of the components' samples admits weights within mix_tol of the mix.
+CLASS_PRIOR_AUTO_ROW = ("taming (mix=CLASS:0, debias=prior, ensemble classifier, spread by the fit)", "taming", {"_mix_zero": True, "_classifier": "ensemble"})
 #: Debias by fine-tuning on a class-resampled stream (debias="resample", taming's default for a mix until
 #: 2026-11-25; its records of 2026-11-23 were named "taming" then). The rows below that are not marked
 #: debias=prior fine-tune the same way. Every debias row names its steering classifier: the LeNet unless marked
@@ -209,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
             target = parse_target(spec, model)
             rows = (ROWS if n in args.baseline_sizes else ROWS[:1]) + [IMAGES_BATCH_ROW, IMAGES_AIM_ROW]
             if mode == "class":
-                rows = ROWS[:2] + [CLASS_REMEMBER_ROW, CLASS_REMEMBER_LONG_ROW, CLASS_SELF_FORGET_ROW, CLASS_SELF_FORGET_BATCH_ROW, CLASS_SELF_FORGET_BATCH_LONG_ROW, CLASS_SELF_FORGET_BATCH_LONGER_ROW, CLASS_PRIOR_ROW, CLASS_PRIOR_NARROW_ROW, CLASS_PRIOR_NARROWER_ROW, ("finetune-valid", "finetune-valid", {}), ("retrain", None, ropts)]
+                rows = ROWS[:2] + [CLASS_REMEMBER_ROW, CLASS_REMEMBER_LONG_ROW, CLASS_SELF_FORGET_ROW, CLASS_SELF_FORGET_BATCH_ROW, CLASS_SELF_FORGET_BATCH_LONG_ROW, CLASS_SELF_FORGET_BATCH_LONGER_ROW, CLASS_PRIOR_ROW, CLASS_PRIOR_NARROW_ROW, CLASS_PRIOR_NARROWER_ROW, CLASS_PRIOR_AUTO_ROW, ("finetune-valid", "finetune-valid", {}), ("retrain", None, ropts)]
             elif mode == "debias":
                 rows = [DEBIAS_RESAMPLE_ROW, DEBIAS_FAST_ROW, DEBIAS_GROUP_ROW, DEBIAS_PRIOR_ROW, DEBIAS_PRIOR4_ROW, DEBIAS_PRIOR4_CONVNET_ROW, DEBIAS_PRIOR4_ENSEMBLE_ROW,
                                    DEBIAS_PRIOR4_ENSEMBLE_TIGHT_ROW, DEBIAS_PRIOR4_ENSEMBLE_BASE_ROW]
@@ -274,7 +277,7 @@ def record(dataset: str, mode: str, n: int, what: str, row: str, spec: str, ev: 
                peak_mem_mb=log["peak_mem_mb"], **retrain, wall_pct_of_retrain=100 * log["wall_s"] / retrain["retrain_wall_s"], **common)
     cfg = log.get("config", {})
     rec["options"] = {k: cfg[k] for k in ("steps", "lr", "k", "alpha", "gamma", "remember", "batch_size", "forget_loss", "remember_tol", "share_goal", "mix_gain") if k in cfg}
-    for k in ("class_share_classifier", "remember_drift", "forget_loss", "max_mix_error_classifier", "mix_after_classifier", "kept"):
+    for k in ("class_share_classifier", "remember_drift", "forget_loss", "max_mix_error_classifier", "mix_after_classifier", "kept", "prior_spread", "spread_trials"):
         if k in log:
             rec[k] = log[k]
     return rec

@@ -425,7 +425,7 @@ def test_debias_by_prior_makes_open_classes_from_the_original_prior(tiny_flow, f
         redact(tiny_flow, raised, "taming", **{**opts, "prior_open": "both"})
 
 
-def test_debias_by_prior_forgets_a_class_asked_at_zero(tiny_flow, flow_data, tiny_classifier):
+def test_debias_by_prior_forgets_a_class_asked_at_zero(tiny_flow, flow_data, tiny_classifier, monkeypatch):
     """A mix that asks for a class at 0 forgets it without training: the class gets no component, and the
     original prior (which makes every class) does not join, whatever prior_open says; the network is kept."""
     from genredact.methods._flow import sample_mix
@@ -444,6 +444,25 @@ def test_debias_by_prior_forgets_a_class_asked_at_zero(tiny_flow, flow_data, tin
     assert narrow.prior.spread == 0.5 and torch.equal(narrow.prior.means, edited.prior.means)
     with pytest.raises(GenredactError, match="prior_spread"):
         redact(tiny_flow, target, "taming", prior_spread=0.0, **opts)
+    # Left to taming, a mix with a class at 0 tries the spreads widest first and keeps the first whose fitted mix
+    # is within mix_tol; when none is, the nearest (the widest of equals). An explicit spread is tried alone.
+    from genredact.methods import taming as taming_module
+
+    ladder = taming_module.SPREAD_LADDER
+    assert ladder[0] == 1.0 and list(ladder) == sorted(ladder, reverse=True)
+    for tol in (0.03, 1e-4):
+        fitted, flog = redact(tiny_flow, target, "taming", **{**opts, "mix_tol": tol})
+        trials = flog["spread_trials"]
+        assert [t["spread"] for t in trials] == list(ladder[: len(trials)]), trials
+        assert all(t["fit_error"] > tol for t in trials[:-1]) and trials[-1]["fit_error"] <= tol, trials
+        assert flog["prior_spread"] == trials[-1]["spread"] == fitted.prior.spread
+    assert len(trials) > 1, trials  # at 1e-4 the full spread does not fit: the tiny flow's class-0 components make class 1
+    monkeypatch.setattr(taming_module, "SPREAD_LADDER", (1.0, 0.99))
+    nearest, nlog = redact(tiny_flow, target, "taming", **{**opts, "mix_tol": 1e-6})
+    errs = [t["fit_error"] for t in nlog["spread_trials"]]
+    assert len(errs) == 2 and min(errs) > 1e-6 and nearest.prior.spread == nlog["prior_spread"] == (1.0, 0.99)[int(np.argmin(errs))], errs
+    _, one = redact(tiny_flow, target, "taming", prior_spread=0.5, **{**opts, "mix_tol": 1e-6})
+    assert [t["spread"] for t in one["spread_trials"]] == [0.5] and one["prior_spread"] == 0.5
 
 
 def test_debias_measurement_defaults_follow_the_mode():
