@@ -136,16 +136,21 @@ moves the mix by a few points: on mnist-flow at lr 3e-4 the classifier's max err
   original prior does not join whatever prior_open says. Scored as a class row of benchmarks/flow_taming.py
   (2026-11-25): fashion-flow's Sandal share under the judge 3.54% -> 0.20%, the other classes' BPD -0.21%, in
   6.7% of retrain's time (the best fine-tuning row: 0.81% in 37%); mnist-flow's 7s 16.85% -> 4.83%, +0.13%
-  (fine-tuning: 8.17%, +2.47%). The class's images stay about as likely as before (Sandal 3.045 -> 3.060 BPD):
+  at full spread (fine-tuning: 8.17%, +2.47%), 0.60% with the spread taming now picks (below). The class's images stay about as likely as before (Sandal 3.045 -> 3.060 BPD):
   the model stops making them, it does not make them unlikely.
-- prior_spread (1 by default): every component is sampled at that fraction of its fitted spread, as a
-  temperature narrows a standard normal prior; the density keeps the fitted spread. Narrower components make
-  clearer samples of their own class and fewer stray ones (benchmarks/probes/component_spread.py). With
-  mix=7:0, mnist-flow's 7s under the judge went 16.85% -> 0.92% at 0.45 (95% upper bound 1.13%) and 0.51%
-  at 0.35 (0.67%; 4.83% at spread 1), the other digits' BPD -0.04% / -0.15% (benchmarks/flow_taming.py). On
-  fashion-flow the same settings took Sandal to 0.07% / 0.01% but moved the other classes (T-shirt 13.5% ->
-  33.3% / 39.3%), and on a raised mix it did worse (benchmarks/probes/debias_prior_seeds.py), so it stays off
-  by default.
+- prior_spread: every component is sampled at that fraction of its fitted spread, as a temperature narrows a
+  standard normal prior; the density keeps the fitted spread. Narrower components make clearer samples of their
+  own class and fewer stray ones (benchmarks/probes/component_spread.py). Fixed by hand on mnist-flow with
+  mix=7:0, the judge's 7s went 16.85% -> 0.92% at 0.45 (95% upper bound 1.13%) and 0.51% at 0.35 (0.67%; 4.83%
+  at spread 1), the other digits' BPD -0.04% / -0.15%; on fashion-flow the same settings took Sandal to 0.07% /
+  0.01% but moved the other classes (T-shirt 13.5% -> 33.3% / 39.3%), and on a raised mix it did worse
+  (benchmarks/probes/debias_prior_seeds.py). So by default (None) a mix keeps spread 1, and only a mix that asks
+  a class at 0 narrows: the widest of SPREAD_LADDER (1, 0.7, 0.5, 0.35) at which the classifier's confusion of
+  the components' samples admits weights within mix_tol of the mix, else the nearest (the log's
+  `spread_trials`). In benchmarks/flow_taming.py (2026-11-25, the two data sets side by side) fashion-flow kept
+  1 (Sandal 0.20%, upper bound 0.31%, BPD -0.21%, 66.4 s = 5.9% of retrain) and mnist-flow took 0.35 (7s
+  0.60%, upper bound 0.77%, BPD -0.14%, 118.5 s = 10.6% of retrain; fit errors 3.99 / 1.23 / 0.66 / 0.31
+  points down the ladder).
 - mix_open="group": when the mix names some classes and leaves the others open, the open classes are
   steered as one group: the error and the correction are computed on the named shares and the open
   group's total, and every open class gets the group's correction. The classifier's view of how the
