@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
                             "wall_s": log["wall_s"], "steps": log["steps"], "peak_mem_mb": log["peak_mem_mb"],
                             "retrain_wall_s": rlog["wall_s"], "retrain_steps": rlog["steps"],
                             "noise_fill_forget_acc": floor.get(mask),
-                            "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images")},
+                            "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images", "forget_to", "steer")},
+                            **({"steered_by": log["steered_by"]} if "steered_by" in log else {}),
                             **common,
                         })
                 save(new)
@@ -149,7 +150,12 @@ def key(r: dict) -> tuple:
     """A row per model, forget set, retain source, method, evaluation mask and training options (another
     alpha, training mask or step count adds a row beside the earlier one)."""
     o = r.get("options", {})
-    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), train_mask(r), o.get("steps"))
+    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), train_mask(r), o.get("steps"), forget_to(r))
+
+
+def forget_to(r: dict) -> str:
+    """encoder-unlearn's forget target: 'noise' (the paper's; every row before 2026-11-25) or 'classifier'."""
+    return r.get("options", {}).get("forget_to", "noise")
 
 
 def save(new: list[dict]) -> None:
@@ -214,7 +220,8 @@ def table(records: list[dict], checks: bool = True) -> str:
     for r in sorted(records, key=lambda r: (r["dataset"], r["network"], r["forget"], r["mask"], group.get(r["method"], {"real": 2, "proxy": 3}.get(r["retain"], 4)), order.get(r["method"], 99))):
         ratio = r["wall_s"] / r["retrain_wall_s"] if r["retrain_wall_s"] else 0.0
         o = r.get("options", {})
-        alpha = f" (α={o['alpha']:g}, {o['steps']} steps, {train_mask(r)} masks)" if "alpha" in o else ""
+        steered = f", steered by {' + '.join(r['steered_by'])}" if forget_to(r) == "classifier" else ""
+        alpha = f" (α={o['alpha']:g}, {o['steps']} steps, {train_mask(r)} masks{steered})" if "alpha" in o else ""
         line = (
             f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']}{alpha} | {r['retain']} | {r['forget_acc']:.3f} | "
             f"{r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | {r['forget_cos']:.3f} | "
