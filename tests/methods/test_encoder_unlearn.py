@@ -127,6 +127,54 @@ def test_same_seed_same_weights(inpainter, tiny_classifier, tiny_data):
     assert any(not torch.equal(sa[k], sc[k]) for k in sa)
 
 
+def test_forget_to_classifier_steers_forget_outputs_out_of_the_class(inpainter, tiny_classifier, tiny_data, tmp_path):
+    """forget_to=classifier (beyond the paper): the forget images' outputs leave the forget class under every
+    steering classifier (the target's and the one named in steer), the decoder and the input model are
+    untouched, and the retain outputs stay nearer the teacher's than the forget outputs do."""
+    from tests.conftest import train_tiny_classifier
+
+    other = train_tiny_classifier(tiny_data, seed=1)
+    save_pretrained(other, tmp_path / "other")
+    before = _state(inpainter)
+    opts = {**FAST, "steps": 60, "lr": 1e-2, "alpha": 1.0, "mask": "center", "mask_size": 0.75}  # a 6x6 hole: the fill can decide the class
+    edited, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False,
+                         forget_to="classifier", steer=str(tmp_path / "other"), **opts)
+    assert log["steered_by"] == ["tiny", str(tmp_path / "other")]
+    assert all(torch.equal(v, before[k]) for k, v in inpainter.state_dict().items())
+    assert all(torch.equal(v, before[f"decoder.{k}"]) for k, v in edited.decoder.state_dict().items())
+    x_f, x_r = to_float(tiny_data.x[tiny_data.y == 1][:200]), to_float(tiny_data.x[tiny_data.y == 0][:200])
+    with torch.no_grad():
+        (xm_f, m_f), (xm_r, m_r) = inpainter.mask(x_f, kind="center", size=0.75), inpainter.mask(x_r, kind="center", size=0.75)
+        t_f, s_f = inpainter.eval().inpaint(xm_f, m_f), edited.eval().inpaint(xm_f, m_f)
+        t_r, s_r = inpainter.inpaint(xm_r, m_r), edited.inpaint(xm_r, m_r)
+        for clf in (tiny_classifier, other):
+            p_t, p_s = (torch.softmax(clf(o), 1)[:, 1].mean().item() for o in (t_f, s_f))
+            assert p_t > 0.5 and p_s < 0.5 * p_t, (p_t, p_s)
+    assert (s_r - t_r).abs().mean() < 0.5 * (s_f - t_f).abs().mean()
+    # The paper's noise target logs no steering classifiers; 'none' steers by the target's alone.
+    _, plain = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, **FAST)
+    _, alone = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", data=tiny_data, seed=0, progress=False, forget_to="classifier", steer="none", **FAST)
+    assert "steered_by" not in plain and alone["steered_by"] == ["tiny"]
+
+
+def test_forget_to_classifier_refuses_the_judge_and_bad_options(inpainter, tiny_classifier, tiny_data):
+    from genredact.zoo import load_model
+
+    run = dict(data=tiny_data, seed=0, progress=False, steps=1, batch_size=8)
+    with pytest.raises(GenredactError, match="forget_to must be"):
+        redact(inpainter, _target(tiny_classifier), "encoder-unlearn", forget_to="labels", **run)
+    with pytest.raises(GenredactError, match="steer names the classifiers"):
+        redact(inpainter, _target(tiny_classifier), "encoder-unlearn", steer="none", **run)
+    with pytest.raises(GenredactError, match="has its own forget term"):
+        redact(inpainter, _target(tiny_classifier), "max-loss", forget_to="classifier", **run)
+    with pytest.raises(GenredactError, match="classes but the target's has 2"):
+        redact(inpainter, _target(tiny_classifier), "encoder-unlearn", forget_to="classifier", steer="mnist-classifier", **run)
+    inpainter.dataset = "mnist"  # a model of a zoo data set: steering by its evaluation judge is refused
+    judge = ClassifierTarget(classifier=load_model("mnist-judge"), target_labels=(1,), source="my-copy")
+    with pytest.raises(GenredactError, match="my-copy is the zoo's evaluation judge for mnist"):
+        redact(inpainter, judge, "encoder-unlearn", forget_to="classifier", steer="none", **run)
+
+
 @pytest.mark.parametrize("method", BASELINES)
 def test_each_baseline_edits_only_the_encoder(method, inpainter, tiny_classifier, tiny_data):
     before = _state(inpainter)
