@@ -22,13 +22,15 @@ operator and the decoder frozen:
   hole filled by D(E(T(x_f))), the rest copied) are pushed out of the forget classes by classifiers,
   forget term = mean over classifiers c of mean -log(1 - p_c(forget classes | output)). The filled hole
   then holds what the frozen decoder makes for the nearest input it reads as another class (masked 7s come
-  out as 9s and 4s), as a retrain's fill does, instead of the teacher's response to noise. The classifiers
-  are the target's and those named in `steer` (default: the zoo's `*-classifier-ensemble` of the model's
-  data set, where it has one); the zoo's judge is refused, evaluation needs it untouched. Several
-  classifiers of different architectures, each with its own term, because an output that fools one
-  alone can be a pattern rather than another class: steered by the ensemble alone, mnist-inpainter-conv's
-  masked 7s went to 0.246 under the judge and 0.633 under the LeNet; by the LeNet and the ensemble, 0.001
-  under the judge (`benchmarks/probes/i2i_steer_classifiers.py`).
+  out as 9s and 4s), as a retrain's fill does, instead of the teacher's response to noise, which leaves the
+  class to be read from the visible border. The classifiers are the target's and those named in `steer`
+  (default: the zoo's `*-classifier-convnet` of the model's data set, where it has one); the zoo's judge is
+  refused, evaluation needs it untouched. Two classifiers of different architectures, each with its own
+  term, because an output that fools one alone can be a pattern rather than another class
+  (`benchmarks/probes/i2i_steer_classifiers.py`, mnist-inpainter-conv forgetting 7, alpha 0.05, 150 steps):
+  steered by the zoo's ensemble alone (two convnets), the masked 7s' outputs went to 0.246 under the judge
+  and 0.633 under the LeNet; by the LeNet and the ensemble, 0.001 and 0.008; by the LeNet and one convnet
+  (the default) in 100 steps, 0.002 under the judge at about half the cost.
 - beyond the paper, `refine=K` first passes the proxy images K times through the frozen model's own
   inpainting (a random mask each round), which turns them into the model's kind of images, and drops
   those the target's classifier puts in a forget class. A proxy from another domain leaves the
@@ -163,8 +165,8 @@ class EncoderUnlearnMethod(RedactionMethod):
         forget_to: 'noise' (the paper: the teacher's encoding of a noise image) or 'classifier' (the
             outputs pushed out of the forget classes by the steering classifiers). Goes beyond the paper.
         steer: forget_to='classifier': comma-separated classifiers (zoo names or model folders) that steer
-            beside the target's; '' = the zoo's ensemble for the model's data set, where it has one; 'none' = the
-            target's alone.
+            beside the target's; '' = the zoo's `*-classifier-convnet` for the model's data set, where it has one;
+            'none' = the target's alone.
     """
 
     name: ClassVar[str] = "encoder-unlearn"
@@ -221,7 +223,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         return mse(b.h_f, mis_guide, b.loop)
 
     def steering(self, model: InpainterModel, target: Target, config: Config, device: torch.device) -> tuple[list[torch.nn.Module], list[str]]:
-        """forget_to='classifier': the target's classifier and the `steer` ones (default: the zoo's ensemble for
+        """forget_to='classifier': the target's classifier and the `steer` ones (default: the zoo's convnet for
         the model's data set; 'none': no other), frozen, on the device, and their names; never the zoo's judge.
         ([], []) for the noise target."""
         if config.forget_to != "classifier":
@@ -233,8 +235,8 @@ class EncoderUnlearnMethod(RedactionMethod):
         alone = config.steer.strip().lower() == "none"
         names = [] if alone else [n.strip() for n in config.steer.split(",") if n.strip()]
         dataset = getattr(model, "dataset", None)
-        if not names and not alone and dataset in DATASET_PREFIX and classifier_name(dataset, "mix") != getattr(target, "source", None):
-            names = [classifier_name(dataset, "mix")]
+        if not names and not alone and dataset in DATASET_PREFIX and classifier_name(dataset, "steer") != getattr(target, "source", None):
+            names = [classifier_name(dataset, "steer")]
         extra = [load_model(n) for n in names]
         k = len(target.classifier.class_names)
         for name, c in zip(names, extra):

@@ -89,12 +89,13 @@ def load_model(name_or_path: str | Path, *, device: str = "cpu") -> nn.Module:
 
 def classifier_name(dataset: str, role: str) -> str:
     """The zoo classifier of a data set for a role: 'judge' (evaluation), 'redaction' (the LeNet methods steer
-    by) or 'mix' (the ensemble that counts a flow's class mix for a mix= target: a mix is counted over every
-    class, and the stronger classifier lands it nearer the judge's count, benchmarks/flow_taming.py)."""
+    by), 'mix' (the ensemble that counts a flow's class mix for a mix= target: a mix is counted over every
+    class, and the stronger classifier lands it nearer the judge's count, benchmarks/flow_taming.py) or 'steer'
+    (the convnet that steers encoder-unlearn's forget_to=classifier beside the LeNet)."""
     prefix = DATASET_PREFIX.get(dataset)
     if prefix is None:
         raise GenredactError(f"the zoo has no {role} classifier for data set {dataset!r}; give your own classifier folder")
-    return f"{prefix}-" + {"judge": "judge", "mix": "classifier-ensemble"}.get(role, "classifier")
+    return f"{prefix}-" + {"judge": "judge", "mix": "classifier-ensemble", "steer": "classifier-convnet"}.get(role, "classifier")
 
 
 def load_classifier(dataset: str, *, role: str = "redaction", device: str = "cpu") -> nn.Module:
