@@ -189,7 +189,9 @@ def write_tables(records: list[dict]) -> None:
         "the forget classes, measured in the same run on the same device (the zoo recipe is 3000 steps; a run with `--retrain-steps` "
         "shows fewer, and its wall / retrain ratio is then against that shorter retrain). A method row names the masks it trained with: `center-0.71` "
         "(the headline mask, `--set mask=center --set mask_size=0.71`) or `random` (the method's default: centre boxes and borders of "
-        "random size). Rows of one model and forget set come from different runs, each next to its own retrain (its wall time is in the row). Headline mask: centre inpainting with a 20x20 box on 28x28 "
+        "random size). An encoder-unlearn row `steered by A + B` ran with `--set forget_to=classifier` (beyond the paper, since 2026-11-25): its forget term "
+        "pushes the forget images' outputs out of the forget classes under classifiers A and B (-log(1 - p) each) instead of toward the teacher's "
+        "encoding of noise; the zoo judge that scores the rows is never one of them. Rows of one model and forget set come from different runs, each next to its own retrain (its wall time is in the row). Headline mask: centre inpainting with a 20x20 box on 28x28 "
         f"(`{HEADLINE_MASK}`, 51% of the pixels). Check column (centre mask): F = forget judge accuracy <= 20% and forget FID >= 3x base; "
         "R = retain FID within 10% and accuracy within 2 points of base (real retain), 20% / 5 points (proxy); T = wall <= 5% of retrain. "
         "A wall time marked * ran while another job shared the CPU (the record's `load` says which), so it is longer than the method's own.",
