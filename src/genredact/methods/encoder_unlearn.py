@@ -265,11 +265,11 @@ class EncoderUnlearnMethod(RedactionMethod):
         retain, retain_desc = load_retain(config.retain, data, labels, model.image_shape)
 
         device = torch.device(context.device)
+        steer, steer_names = self.steering(model, target, config, device)  # refused options fail before any work
         teacher = copy.deepcopy(model).to(device).eval().requires_grad_(False)
         if config.refine > 0:
             retain = refine_proxy(teacher, retain, config.refine, config.refine_images, target, context.generator, progress=context.progress)
             retain_desc += f", refined by {config.refine} rounds of the teacher's inpainting, {len(retain)} kept"
-        steer, steer_names = self.steering(model, target, config, device)
         student = copy.deepcopy(model).to(device).eval()
         student.decoder.requires_grad_(False)
         student.encoder.requires_grad_(True)

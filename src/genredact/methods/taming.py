@@ -136,8 +136,9 @@ moves the mix by a few points: on mnist-flow at lr 3e-4 the classifier's max err
   original prior does not join whatever prior_open says. Scored as a class row of benchmarks/flow_taming.py
   (2026-11-25): fashion-flow's Sandal share under the judge 3.54% -> 0.20%, the other classes' BPD -0.21%, in
   6.7% of retrain's time (the best fine-tuning row: 0.81% in 37%); mnist-flow's 7s 16.85% -> 4.83%, +0.13%
-  at full spread (fine-tuning: 8.17%, +2.47%), 0.60% with the spread taming now picks (below). The class's images stay about as likely as before (Sandal 3.045 -> 3.060 BPD):
-  the model stops making them, it does not make them unlikely.
+  at full spread (fine-tuning: 8.17%, +2.47%), 0.60% with the spread taming now picks (below). The class's
+  images stay about as likely as before (Sandal 3.045 -> 3.060 BPD): the model stops making them, it does not
+  make them unlikely.
 - prior_spread: every component is sampled at that fraction of its fitted spread, as a temperature narrows a
   standard normal prior; the density keeps the fitted spread. Narrower components make clearer samples of their
   own class and fewer stray ones (benchmarks/probes/component_spread.py). Fixed by hand on mnist-flow with
