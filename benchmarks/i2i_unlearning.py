@@ -150,7 +150,7 @@ def key(r: dict) -> tuple:
     """A row per model, forget set, retain source, method, evaluation mask and training options (another
     alpha, training mask or step count adds a row beside the earlier one)."""
     o = r.get("options", {})
-    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), train_mask(r), o.get("steps"), forget_to(r))
+    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), train_mask(r), o.get("steps"), forget_to(r), o.get("refine"), o.get("refine_images"))
 
 
 def forget_to(r: dict) -> str:
@@ -223,6 +223,8 @@ def table(records: list[dict], checks: bool = True) -> str:
         ratio = r["wall_s"] / r["retrain_wall_s"] if r["retrain_wall_s"] else 0.0
         o = r.get("options", {})
         steered = f", steered by {' + '.join(r['steered_by'])}" if forget_to(r) == "classifier" else ""
+        if r["retain"] == "proxy-refined" and (o.get("refine"), o.get("refine_images")) != (REFINED["refine"], REFINED["refine_images"]):
+            steered += f", proxy refined {o.get('refine')} rounds x {o.get('refine_images')} images"
         alpha = f" (α={o['alpha']:g}, {o['steps']} steps, {train_mask(r)} masks{steered})" if "alpha" in o else ""
         line = (
             f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']}{alpha} | {r['retain']} | {r['forget_acc']:.3f} | "
