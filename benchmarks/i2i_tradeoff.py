@@ -41,6 +41,8 @@ from _results import HERE, for_device, heading, load_records, replace_block, sta
 from i2i_unlearning import FORGET, HEADLINE_MASK, METHODS, PROXY, REFINED, train_mask  # noqa: E402
 
 RESULTS = HERE / "results" / "i2i_tradeoff.json"
+#: encoder-unlearn with forget_to="classifier" (beyond the paper; its default steering classifiers), a series of its own.
+STEERED = "encoder-unlearn (forget_to=classifier)"
 
 
 def group_of(r: dict) -> tuple:
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--retain", default="proxy-refined", choices=["real", "proxy", "proxy-refined"],
                     help="retain data: real, the other data set (proxy), or that set refined by the model itself (proxy-refined: %s, alpha swept)" % {k: v for k, v in REFINED.items() if k != "alpha"})
     ap.add_argument("--alphas", nargs="+", type=float, default=[0.05, 0.1, 0.2, 0.4])
-    ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    ap.add_argument("--methods", nargs="+", default=METHODS, choices=[*METHODS, STEERED])
     ap.add_argument("--n", type=int, default=2000, help="test images per split (forget / retain) for the metrics (default 2000)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
@@ -93,7 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     extra.update({k: v for k, _, v in (s.partition("=") for s in args.set)})
     for method in args.methods:
         for alpha in args.alphas:
-            edited, log = redact(model, target, method, seed=args.seed, device=args.device, progress=False, retain=spec, alpha=alpha, **extra)
+            steer = {"forget_to": "classifier"} if method == STEERED else {}
+            edited, log = redact(model, target, "encoder-unlearn" if steer else method, seed=args.seed, device=args.device, progress=False, retain=spec, alpha=alpha,
+                                 **extra, **steer)
             res = judged(edited)
             f, r = res["forget"], res["retain"]
             rec = {
@@ -102,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
                 "forget_acc": f["acc"], "base_forget_acc": bf["acc"], "forget_fid": f["fid"], "base_forget_fid": bf["fid"],
                 "retain_acc": r["acc"], "base_retain_acc": br["acc"], "retain_fid": r["fid"], "base_retain_fid": br["fid"],
                 "wall_s": log["wall_s"], "steps": log["steps"],
-                "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images")},
+                "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images", "forget_to", "steer")},
                 **common,
             }
             print(f"   {method:16s} alpha {alpha:<5g} forget acc {f['acc']:.3f} FID {f['fid']:.2f} | retain acc {r['acc']:.3f} ({100 * (r['acc'] - br['acc']):+.1f}) "
@@ -134,11 +138,11 @@ def dominated(r: dict, by: list[dict], *, acc: bool = False) -> bool:
 
 
 def dominance(ours: list[dict], others: list[dict], *, acc: bool) -> str:
-    """'encoder-unlearn dominates X of Y baseline points; Z of its W points are dominated by a baseline point (methods)'."""
+    """'NAME dominates X of Y baseline points; Z of its W points are dominated by a baseline point (methods)'."""
     n_dom = sum(dominated(r, ours, acc=acc) for r in others)
     beaten = [o for o in ours if dominated(o, others, acc=acc)]
     by = sorted({r["method"] for o in beaten for r in others if dominated(o, [r], acc=acc)})
-    return (f"encoder-unlearn dominates {n_dom} of {len(others)} baseline points; {len(beaten)} of its {len(ours)} points are dominated by a baseline point"
+    return (f"{ours[0]['method']} dominates {n_dom} of {len(others)} baseline points; {len(beaten)} of its {len(ours)} points are dominated by a baseline point"
             + (f" ({', '.join(by)})" if by else ""))
 
 
@@ -151,28 +155,31 @@ def write_tables(records: list[dict]) -> None:
         f"Each method at several forget weights alpha (150 steps, trained with the methods' default random masks unless the heading names other training masks), scored on the centre mask "
         f"(`{HEADLINE_MASK}`) on the first {records[0]['n']} held-out test images per split under the evaluation judge. `proxy-refined` is "
         f"the other data set refined by the model's own inpainting ({REFINED['refine']} rounds, {REFINED['refine_images']} images). "
+        f"`{STEERED}` is encoder-unlearn with the forget outputs pushed out of the forget classes by the target's classifier and the zoo's convnet (beyond the paper; its dominance counts follow the paper's). "
         "A baseline point is dominated (D) when some encoder-unlearn point of the same model, forget set, retain source and training masks has forget "
         "accuracy and retain FID change no higher; D3 when it also has retain accuracy no lower (the dominance on three axes, the second count "
         "in each summary). Figures: `benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>[_<training masks>].png`.",
     ]
-    order = {m: i for i, m in enumerate(METHODS)}
+    order = {m: i for i, m in enumerate([*METHODS, STEERED])}
     for group in sorted({group_of(r) for r in records}):
         rows = sorted((r for r in records if group_of(r) == group), key=lambda r: (order.get(r["method"], 99), r["alpha"]))
         ours = [r for r in rows if r["method"] == "encoder-unlearn"]
+        steered = [r for r in rows if r["method"] == STEERED]
         base = rows[0]
-        others = [r for r in rows if r["method"] != "encoder-unlearn"]
+        others = [r for r in rows if r["method"] not in ("encoder-unlearn", STEERED)]
         lines += [
             "",
             f"### {group[0]}, forget {group[1]} {base['forget_labels']}, retain {group[2]}" + ("" if group[3] == "random" else f", trained with {group[3]} masks"),
             "",
             f"Base: forget acc {base['base_forget_acc']:.3f}, forget FID {base['base_forget_fid']:.2f}, retain acc {base['base_retain_acc']:.3f}, retain FID {base['base_retain_fid']:.2f}. "
-            + (f"{dominance(ours, others, acc=False)}. Counting the retain accuracy too: {dominance(ours, others, acc=True)}." if ours and others else ""),
+            + (f"{dominance(ours, others, acc=False)}. Counting the retain accuracy too: {dominance(ours, others, acc=True)}." if ours and others else "")
+            + (f" {dominance(steered, others, acc=False)}; counting the retain accuracy too: {dominance(steered, others, acc=True)}." if steered and others else ""),
             "",
             "| method | alpha | forget acc | forget FID (x base) | retain acc (Δ pts) | retain FID (Δ%) | wall s | dominated |",
             "|---|---:|---:|---:|---:|---:|---:|:---:|",
         ]
         for r in rows:
-            dom = "-" if r["method"] == "encoder-unlearn" or not ours else (
+            dom = "-" if r["method"] in ("encoder-unlearn", STEERED) or not ours else (
                 "D3" if dominated(r, ours, acc=True) else "D" if dominated(r, ours) else "no")
             lines.append(
                 f"| {r['method']} | {r['alpha']:g} | {r['forget_acc']:.3f} | {r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | "
@@ -190,11 +197,11 @@ def plot(rows: list[dict]) -> None:
 
     r0 = rows[0]
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    for method in METHODS:
+    for method in [*METHODS, STEERED]:
         pts = sorted((r for r in rows if r["method"] == method), key=lambda r: r["alpha"])
         if not pts:
             continue
-        style = {"linewidth": 2.5, "marker": "o", "zorder": 3} if method == "encoder-unlearn" else {"linewidth": 1, "marker": "s", "alpha": 0.8}
+        style = {"linewidth": 2.5, "marker": "o" if method == "encoder-unlearn" else "D", "zorder": 3} if method in ("encoder-unlearn", STEERED) else {"linewidth": 1, "marker": "s", "alpha": 0.8}
         ax.plot([fid_change(r) for r in pts], [r["forget_acc"] for r in pts], label=method, **style)
         for r in pts:
             ax.annotate(f"{r['alpha']:g}", (fid_change(r), r["forget_acc"]), textcoords="offset points", xytext=(4, 3), fontsize=7)
