@@ -43,6 +43,8 @@ from i2i_unlearning import FORGET, HEADLINE_MASK, METHODS, PROXY, REFINED, train
 RESULTS = HERE / "results" / "i2i_tradeoff.json"
 #: encoder-unlearn with forget_to="classifier" (beyond the paper; its default steering classifiers), a series of its own.
 STEERED = "encoder-unlearn (forget_to=classifier)"
+#: The two encoder-unlearn series; every other method is a baseline.
+OURS = ("encoder-unlearn", STEERED)
 
 
 def group_of(r: dict) -> tuple:
@@ -166,7 +168,7 @@ def write_tables(records: list[dict]) -> None:
         ours = [r for r in rows if r["method"] == "encoder-unlearn"]
         steered = [r for r in rows if r["method"] == STEERED]
         base = rows[0]
-        others = [r for r in rows if r["method"] not in ("encoder-unlearn", STEERED)]
+        others = [r for r in rows if r["method"] not in OURS]
         lines += [
             "",
             f"### {group[0]}, forget {group[1]} {base['forget_labels']}, retain {group[2]}" + ("" if group[3] == "random" else f", trained with {group[3]} masks"),
@@ -179,7 +181,7 @@ def write_tables(records: list[dict]) -> None:
             "|---|---:|---:|---:|---:|---:|---:|:---:|",
         ]
         for r in rows:
-            dom = "-" if r["method"] in ("encoder-unlearn", STEERED) or not ours else (
+            dom = "-" if r["method"] in OURS or not ours else (
                 "D3" if dominated(r, ours, acc=True) else "D" if dominated(r, ours) else "no")
             lines.append(
                 f"| {r['method']} | {r['alpha']:g} | {r['forget_acc']:.3f} | {r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | "
@@ -201,7 +203,7 @@ def plot(rows: list[dict]) -> None:
         pts = sorted((r for r in rows if r["method"] == method), key=lambda r: r["alpha"])
         if not pts:
             continue
-        style = {"linewidth": 2.5, "marker": "o" if method == "encoder-unlearn" else "D", "zorder": 3} if method in ("encoder-unlearn", STEERED) else {"linewidth": 1, "marker": "s", "alpha": 0.8}
+        style = {"linewidth": 2.5, "marker": "o" if method == "encoder-unlearn" else "D", "zorder": 3} if method in OURS else {"linewidth": 1, "marker": "s", "alpha": 0.8}
         ax.plot([fid_change(r) for r in pts], [r["forget_acc"] for r in pts], label=method, **style)
         for r in pts:
             ax.annotate(f"{r['alpha']:g}", (fid_change(r), r["forget_acc"]), textcoords="offset points", xytext=(4, 3), fontsize=7)
