@@ -3,6 +3,7 @@ precision and recall in the judge's feature space against the valid part of the 
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import torch
@@ -37,6 +38,7 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
     from genredact.engine import dist, resume
     from genredact.engine.precision import autocast, full
     from genredact.engine.state import load_state, save_state
+    from genredact.models.flow import finite_images
 
     if samples is not None:
         return (*judge.predict(samples), 0.0)
@@ -45,13 +47,28 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
         samples = model.sample(n, generator=make_generator(seed))
         return (*judge.predict(samples), time.perf_counter() - t0)
     z = model.latents(n, generator=make_generator(seed))
+    overflowed = [0]
+
+    def images(zc: torch.Tensor) -> torch.Tensor:
+        # A flow's inverse can overflow far out in latent space: such pixels become background, as in
+        # FlowModel.sample, so that one image cannot turn the judge's probabilities into NaN.
+        x, bad = finite_images(full(model.generate_batched(zc)))
+        overflowed[0] += bad
+        return x
+
+    def warn_overflow() -> None:
+        if overflowed[0]:
+            warnings.warn(f"{overflowed[0]} of the judged samples had non-finite pixels (the model's output overflowed); "
+                          "those pixels are set to background", RuntimeWarning, stacklevel=3)
+
     rank, size = dist.world()
     n_chunks = -(-n // EVAL_CHUNK)
     if size > 1 and n_chunks >= size:  # several processes: chunk c is judged by process c % size
         t0 = time.perf_counter()
         with autocast(z.device):
-            mine = {c: judge.predict(full(model.generate_batched(z[c * EVAL_CHUNK : (c + 1) * EVAL_CHUNK]))) for c in range(rank, n_chunks, size)}
+            mine = {c: judge.predict(images(z[c * EVAL_CHUNK : (c + 1) * EVAL_CHUNK])) for c in range(rank, n_chunks, size)}
         chunks = dist.gather_chunks(mine, n_chunks)
+        warn_overflow()
         return torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks]), time.perf_counter() - t0
     session = resume.current()
     ckpt = session.next_path("eval") if session is not None else None
@@ -68,7 +85,7 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
     while done < n:
         t0 = time.perf_counter()
         with autocast(z.device):
-            x = full(model.generate_batched(z[done : done + EVAL_CHUNK]))
+            x = images(z[done : done + EVAL_CHUNK])
             sample_s += time.perf_counter() - t0
             p, f = judge.predict(x)
         parts["probs"].append(p)
@@ -77,6 +94,7 @@ def judge_samples(model: nn.Module, judge: nn.Module, *, n: int, seed: int, samp
         if ckpt is not None and (done >= n or time.perf_counter() - last_save >= session.every_s):
             save_state(ckpt, {"probs": torch.cat(parts["probs"]), "feats": torch.cat(parts["feats"])}, {**meta, "done": done, "sample_s": sample_s})
             last_save = time.perf_counter()
+    warn_overflow()
     return torch.cat(parts["probs"]), torch.cat(parts["feats"]), sample_s
 
 
