@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="seed of the redaction (another seed in one process shows the method's own spread)")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                     help="float64 runs model, judge and data in double precision: float rounding then starts ~1e9 times smaller")
-    ap.add_argument("--early-steps", type=int, default=2, help="a second, short redaction whose weights are saved for comparison")
+    ap.add_argument("--early-steps", type=int, default=2, help="a second, short redaction whose weights are saved for comparison (0: none)")
     ap.add_argument("--family", choices=["gan", "inpainter"], default="gan", help="gan (default) or inpainter (float32 only)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -59,10 +59,11 @@ def main() -> None:
     edited, log = redact(model, target, "redact-classifier", seed=args.seed, progress=False)
     after = evaluate(edited, labels=target.labels, judge=judge, n=args.n)
     # The first steps alone: do the weights agree before float rounding has had time to grow?
-    early, _ = redact(model, target, "redact-classifier", seed=args.seed, progress=False, steps=args.early_steps)
-    if is_main():
+    early = redact(model, target, "redact-classifier", seed=args.seed, progress=False, steps=args.early_steps)[0] if args.early_steps > 0 else None
+    if is_main() and early is not None:
         weights = {**{f"G.{k}": v for k, v in early.generator.state_dict().items()}, **{f"D.{k}": v for k, v in early.discriminator.state_dict().items()}}
         save_file({k: v.detach().contiguous() for k, v in weights.items()}, args.out + ".early.safetensors")
+    if is_main():
         Path(args.out).write_text(json.dumps({"world": world()[1], "dtype": args.dtype, "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
                                               "redact_wall_s": log["wall_s"], "eval_wall_s": eval_s}))
 

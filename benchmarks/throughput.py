@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from genredact.data import load_dataset, to_float
+from genredact.errors import GenredactError
 from genredact.evaluation import evaluate
 from genredact.seeding import make_generator
 from genredact.zoo import load_classifier, load_model
@@ -110,7 +111,11 @@ def scaling_rows(device: torch.device, sizes: list[int], widths: list[int]) -> l
     return rows
 
 
-PARTS = {"family": None, "scaling": ("eval_samples", "gan_width"), "judge": ("judge_batch",), "precision": ("precision_effect",)}
+PARTS = {"family": None, "scaling": ("eval_samples", "gan_width"), "judge": ("judge_batch",), "precision": ("precision_effect",),
+         "methods": ("method_precision",), "processes": ("process_scaling",)}
+# per family: the zoo model, the family's default redaction method and its target
+METHOD_RUNS = {"gan": ("mnist-dcgan", "redact-classifier", "label=7"), "flow": ("mnist-flow", "taming", "label=7"),
+               "inpainter": ("mnist-inpainter-conv", "encoder-unlearn", "label=0,1,2,3,4")}
 
 
 def part_of(record: dict) -> str:
@@ -142,6 +147,72 @@ def precision_rows(device: torch.device, n: int) -> list[dict]:
     return rows
 
 
+def method_rows(device: torch.device, n: int) -> list[dict]:
+    """Each family's default redaction method (its default options) trained in fp32 and under bf16: its wall
+    time, its loop's steps/s, and what bf16 does to its result under the independent judge (GAN and flow:
+    residual rate and FID of n samples; inpainter: judge accuracy on the forget and retain outputs of n
+    test images per split, centre mask)."""
+    from genredact.api import redact
+    from genredact.metrics.i2i import evaluate_i2i
+
+    rows = []
+    for family, (name, method, spec) in METHOD_RUNS.items():
+        model = load_model(name, device=str(device))
+        judge = load_classifier("mnist", role="judge", device=str(device))
+        for mode in ("fp32", "bf16"):
+            try:
+                edited, log = redact(model, spec, method, seed=0, device=str(device), progress=False, precision=mode)
+            except GenredactError as exc:  # e.g. training that diverged twice in this precision: a finding, not a crash
+                rows.append({"kind": "method_precision", "family": family, "model": name, "method": method, "target": spec, "precision": mode, "error": str(exc)})
+                print(f"  {family:9s} {method} {mode}: {exc}", flush=True)
+                continue
+            labels = tuple(int(v) for v in spec.split("=")[1].split(","))
+            if family == "inpainter":
+                centre = evaluate_i2i(edited, load_dataset("mnist", "test"), labels, judge, masks=(("center", 0.71),), n=n)["center-0.71"]
+                result = {"forget_judge_acc": centre["forget"]["acc"], "retain_judge_acc": centre["retain"]["acc"]}
+                shown = f"forget acc {result['forget_judge_acc']:.3f}, retain acc {result['retain_judge_acc']:.3f}"
+            else:
+                ev = evaluate(edited, labels=labels, judge=judge, n=n, seed=1234)
+                result = {"residual_rate": ev["residual_rate"], "residual_upper95": ev["residual_upper95"], "fid": ev["fid"]}
+                shown = f"residual {ev['residual_rate']:.4f} (upper {ev['residual_upper95']:.4f}), FID {ev['fid']:.3f}"
+            rows.append({"kind": "method_precision", "family": family, "model": name, "method": method, "target": spec, "precision": mode, "n": n,
+                         "steps": log["steps"], "wall_s": log["wall_s"], "loop_wall_s": log["loop_wall_s"],
+                         "loop_steps_s": log["steps"] / log["loop_wall_s"], **result})
+            print(f"  {family:9s} {method} {mode}: {log['steps']} steps, wall {log['wall_s']:.1f}s "
+                  f"({log['steps'] / log['loop_wall_s']:.1f} steps/s in its loop); {shown}", flush=True)
+    return rows
+
+
+def process_rows(counts: list[int], n: int) -> list[dict]:
+    """benchmarks/ddp_check.py (the zoo MNIST GAN: an evaluation of n samples, redact-classifier on digit 7 with its
+    defaults, the redacted model's evaluation) in 1 process and under `accelerate launch --num_processes N` on the
+    CPU (gloo; the GPU hidden), one torch thread per process: how the wall time shrinks with the processes."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for k in counts:
+            out = Path(work) / f"p{k}.json"
+            launch = ([sys.executable] if k == 1 else
+                      [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(k), "--num_machines", "1",
+                       "--mixed_precision", "no", "--dynamo_backend", "no"])
+            t0 = time.perf_counter()
+            res = subprocess.run([*launch, str(HERE / "ddp_check.py"), "--out", str(out), "--n", str(n), "--early-steps", "0"], capture_output=True, text=True,
+                                 env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+            wall = time.perf_counter() - t0
+            if res.returncode != 0:
+                raise SystemExit(f"ddp_check in {k} processes failed: {res.stderr.strip()[-1500:]}")
+            r = json.loads(out.read_text())
+            rows.append({"kind": "process_scaling", "processes": k, "n": n, "eval_wall_s": r["eval_wall_s"], "redact_wall_s": r["redact_wall_s"],
+                         "command_wall_s": wall, "redacted_residual_rate": r["after"]["residual_rate"], "redacted_fid": r["after"]["fid"]})
+            print(f"  {k} processes: evaluation of {n} samples {r['eval_wall_s']:.1f}s, redaction {r['redact_wall_s']:.1f}s, whole command {wall:.1f}s; "
+                  f"residual {r['after']['residual_rate']:.4f}, FID {r['after']['fid']:.3f}", flush=True)
+    return rows
+
+
 def judge_batch_rows(device: torch.device, batches: list[int]) -> list[dict]:
     """The judge's raw forward rate by batch size and precision: where the device saturates for that
     network (the ceiling an evaluation can reach), and the batch that gets there."""
@@ -166,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="devices to measure (default: the CPU, and the GPU when there is one); records of other devices in the results file are kept")
     ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS),
                     help="what to measure (default: all); records of the other parts are kept")
+    ap.add_argument("--processes", nargs="+", type=int, default=[1, 2],
+                    help="process counts for --parts processes (CPU, gloo; default 1 2: this machine's cores)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -189,6 +262,10 @@ def main(argv: list[str] | None = None) -> None:
             records += [{**r, **common} for r in judge_batch_rows(device, [256, 1024, 4096, 16384] if not args.quick else [256, 1024])]
         if "precision" in args.parts:
             records += [{**r, **common} for r in precision_rows(device, 2000 if args.quick else 10000)]
+        if "processes" in args.parts and device.type == "cpu":
+            records += [{**r, **common} for r in process_rows(args.processes, 2000 if args.quick else 10000)]
+        if "methods" in args.parts:
+            records += [{**r, **common} for r in method_rows(device, 500 if args.quick else 10000)]
     measured = {(r["device"], part_of(r)) for r in records}
     records = [r for r in load_records(RESULTS) if (r["device"], part_of(r)) not in measured] + records
     write_records(RESULTS, "throughput", records)
@@ -197,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def table(records: list[dict]) -> str:
-    fam = [r for r in records if "family" in r]
+    fam = [r for r in records if "family" in r and "kind" not in r]
     runs = "; ".join(sorted({f"`{r['command']}` ({r['device']}, {r['date']})" for r in records}))
     lines = [
         "## Throughput (`benchmarks/throughput.py`)",
@@ -225,6 +302,32 @@ def table(records: list[dict]) -> str:
     lines += [f"| {r['device']} | {r['precision']} | {r['n']:,} | {r['pretrained_residual_rate']:.4f} | {r['pretrained_fid']:.3f} | "
               f"{r['redacted_residual_rate']:.4f} ({r['redacted_residual_upper95']:.4f}) | {r['redacted_fid']:.3f} | {r['redaction_wall_s']:.1f} |"
               for r in records if r.get("kind") == "precision_effect"]
+    lines += ["", "Each family's default redaction method with its default options, trained in fp32 and under bf16 (`--parts methods`): "
+              "wall time of the whole method, steps/s of its training loop, and its result under the independent judge "
+              "(GAN, flow: residual rate and FID of n samples; inpainter: judge accuracy on the centre-mask outputs of the forget and retain test images).",
+              "", "| device | family | method, target | precision | steps | wall s | loop steps/s | result |", "|---|---|---|---|---:|---:|---:|---|"]
+    for r in records:
+        if r.get("kind") != "method_precision":
+            continue
+        if "error" in r:
+            lines.append(f"| {r['device']} | {r['family']} ({r['model']}) | {r['method']}, {r['target']} | {r['precision']} | - | - | - | failed: {r['error']} |")
+            continue
+        result = (f"forget acc {r['forget_judge_acc']:.3f}, retain acc {r['retain_judge_acc']:.3f}" if "forget_judge_acc" in r
+                  else f"residual {r['residual_rate']:.4f} ({r['residual_upper95']:.4f}), FID {r['fid']:.3f}")
+        lines.append(f"| {r['device']} | {r['family']} ({r['model']}) | {r['method']}, {r['target']} | {r['precision']} | {r['steps']} | "
+                     f"{r['wall_s']:.1f} | {r['loop_steps_s']:.1f} | {result} |")
+    lines += ["", "Several processes on the CPU (`--parts processes`): `benchmarks/ddp_check.py` (an evaluation of the zoo MNIST GAN, "
+              "redact-classifier on digit 7 with its defaults, the redacted model's evaluation) in one process and under "
+              "`accelerate launch --multi_gpu --num_processes N` (gloo), one torch thread per process. Every process draws the same full "
+              "batch and trains on its shard; an evaluation's latent chunks are split over the processes.",
+              "", "| device | processes | evaluate n | evaluation s | redaction s | speed-up (redaction) | redacted residual | redacted FID |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in records:
+        if r.get("kind") == "process_scaling":
+            one = next((o for o in records if o.get("kind") == "process_scaling" and o["device"] == r["device"] and o["processes"] == 1), None)
+            speed = f"{one['redact_wall_s'] / r['redact_wall_s']:.2f}x" if one else "-"
+            lines.append(f"| {r['device']} | {r['processes']} | {r['n']:,} | {r['eval_wall_s']:.1f} | {r['redact_wall_s']:.1f} | {speed} | "
+                         f"{r['redacted_residual_rate']:.4f} | {r['redacted_fid']:.3f} |")
     lines += ["", "| device | GAN width | ms per training step |", "|---|---:|---:|"]
     lines += [f"| {r['device']} | {r['width']} | {1000 * r['step_s']:.0f} |" for r in records if r.get("kind") == "gan_width"]
     return "\n".join(lines)
