@@ -191,3 +191,44 @@ def test_one_cycle_takes_any_step_count(steps):
         sched.step()
         lrs.append(opt.param_groups[0]["lr"])
     assert all(lr > 0 for lr in lrs[:-1]) and max(lrs) <= 0.1 + 1e-12
+
+
+def test_local_device_is_this_process_gpu_under_a_launcher(monkeypatch):
+    from genredact.engine import dist
+
+    assert dist.local_device("cpu") == torch.device("cpu")
+    assert dist.local_device("cuda") == torch.device("cuda")  # one process: as given
+    monkeypatch.setattr(dist, "world", lambda: (1, 2))  # rank 1 of 2, pinned to GPU 1 by the process group
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert dist.local_device("cuda") == torch.device("cuda", 1)
+    assert dist.local_device("cuda:0") == torch.device("cuda", 0)  # an explicit GPU is kept
+    assert dist.local_device("cpu") == torch.device("cpu")
+
+
+def test_small_collectives_go_where_the_backend_takes_them(monkeypatch):
+    import torch.distributed
+
+    from genredact.engine import dist
+
+    t = torch.ones(2)
+    for backend in ("gloo", "cuda:nccl,cpu:gloo"):  # gloo takes CPU tensors
+        monkeypatch.setattr(torch.distributed, "get_backend", lambda b=backend: b)
+        assert dist._wire(t) is t
+    monkeypatch.setattr(torch.distributed, "get_backend", lambda: "nccl")  # NCCL alone: the tensor must go to the GPU
+    if torch.cuda.is_available():
+        assert dist._wire(t).device.type == "cuda"
+    else:
+        with pytest.raises((AssertionError, RuntimeError)):  # CPU build: moving to CUDA is refused
+            dist._wire(t)
+
+
+@pytest.mark.parametrize("n, size", [(10000, 8), (10000, 4), (10000, 2), (9000, 2), (100000, 8), (3, 8), (2, 2), (2001, 2)])
+def test_evaluation_chunks_share_the_work_among_processes(n, size):
+    from genredact.evaluation import EVAL_CHUNK, _split
+
+    chunk, n_chunks = _split(n, size)
+    assert 1 <= chunk <= EVAL_CHUNK and (n_chunks - 1) * chunk < n <= n_chunks * chunk  # every image once
+    per_process = [len(range(r, n_chunks, size)) for r in range(size)]
+    assert max(per_process) - min(per_process) <= 1  # no process judges two chunks more than another
+    if n >= size:
+        assert min(per_process) >= 1  # nor stands idle

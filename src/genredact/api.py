@@ -62,8 +62,10 @@ def redact(
 
     The input model is never modified.
     """
+    from genredact.engine.dist import local_device
     from genredact.methods import DEFAULT_METHOD, METHODS, Context
 
+    device = str(local_device(device))  # under a launcher, "cuda" is this process's own GPU
     model = resolve_model(model, device)
     if isinstance(target, str):
         target = parse_target(target, model)

@@ -33,7 +33,11 @@ def world() -> tuple[int, int]:
     if not dist.is_initialized():
         from accelerate import PartialState
 
-        PartialState(cpu=not torch.cuda.is_available())
+        # On GPUs, NCCL carries the CUDA tensors (gradients, batch sums) and gloo the small CPU ones (flags,
+        # logged values, judged chunks): NCCL alone refuses CPU tensors. PartialState also pins each process
+        # to its own GPU (cuda:LOCAL_RANK), so "cuda" means that GPU from here on.
+        cuda = torch.cuda.is_available()
+        PartialState(cpu=not cuda, **({"backend": "cuda:nccl,cpu:gloo"} if cuda else {}))
     global _teardown
     if not _teardown:
         # Shut the process group down before the interpreter exits: left to the exit, gloo's threads were
@@ -46,6 +50,25 @@ def world() -> tuple[int, int]:
 
 def is_main() -> bool:
     return world()[0] == 0
+
+
+def local_device(device: torch.device | str) -> torch.device:
+    """`device` for this process: under a launcher, a plain "cuda" is this process's own GPU (the process
+    group is started first, which pins it), so that models loaded before any loop runs do not all land on
+    GPU 0."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None and world()[1] > 1:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
+def _wire(t: torch.Tensor) -> torch.Tensor:
+    """`t` on the device the process group can send it from: the GPU where the group is NCCL alone (one a
+    caller started, e.g. their own Accelerator), else as it is (gloo takes CPU tensors)."""
+    import torch.distributed as dist
+
+    backend = str(dist.get_backend())
+    return t.to("cuda") if backend == "nccl" else t
 
 
 def average_gradients(modules: list[nn.Module]) -> None:
@@ -73,7 +96,7 @@ def any_process(flag: bool) -> bool:
 
     if world()[1] == 1:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+    t = _wire(torch.tensor([1.0 if flag else 0.0]))
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item() > 0)
 
@@ -149,7 +172,7 @@ def mean_values(values: dict[str, float]) -> dict[str, float]:
 
     if world()[1] == 1 or not values:
         return values
-    t = torch.tensor(list(values.values()), dtype=torch.float64)
+    t = _wire(torch.tensor(list(values.values()), dtype=torch.float64))
     dist.all_reduce(t)
     return dict(zip(values, (t / world()[1]).tolist()))
 
@@ -209,13 +232,15 @@ def gather_chunks(parts: dict[int, tuple[torch.Tensor, ...]], n_chunks: int) -> 
         if owner == rank:
             for j, t in enumerate(mine):
                 shapes[j] = torch.tensor(t.shape)
+        shapes = _wire(shapes)
         dist.broadcast(shapes, src=owner)
+        shapes = shapes.cpu()
         tensors = []
         for j in range(4):
             if shapes[j, 0] == 0:
                 break
-            t = mine[j].contiguous() if owner == rank else torch.empty(tuple(shapes[j].tolist()), dtype=torch.float64)
+            t = _wire(mine[j].contiguous() if owner == rank else torch.empty(tuple(shapes[j].tolist()), dtype=torch.float64))
             dist.broadcast(t, src=owner)
-            tensors.append(t)
+            tensors.append(t.cpu())
         out.append(tuple(tensors))
     return out

@@ -83,8 +83,11 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
 
 
 def load_model(name_or_path: str | Path, *, device: str = "cpu") -> nn.Module:
-    """Load a zoo model by name, or any genredact model folder."""
-    return load_pretrained(resolve_model_path(name_or_path), map_location=device)
+    """Load a zoo model by name, or any genredact model folder (under a launcher, device "cuda" is this
+    process's own GPU)."""
+    from genredact.engine.dist import local_device
+
+    return load_pretrained(resolve_model_path(name_or_path), map_location=local_device(device))
 
 
 def classifier_name(dataset: str, role: str) -> str:
