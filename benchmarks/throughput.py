@@ -319,7 +319,11 @@ def table(records: list[dict]) -> str:
     lines += ["", "Several processes on the CPU (`--parts processes`): `benchmarks/ddp_check.py` (an evaluation of the zoo MNIST GAN, "
               "redact-classifier on digit 7 with its defaults, the redacted model's evaluation) in one process and under "
               "`accelerate launch --multi_gpu --num_processes N` (gloo), one torch thread per process. Every process draws the same full "
-              "batch and trains on its shard; an evaluation's latent chunks are split over the processes.",
+              "batch and trains on its shard; an evaluation's latent chunks are split over the processes. The evaluation column is the "
+              "first `evaluate` call, which also judges the test set (its feature cache): the rows before 2026-12-07 judged the whole "
+              "test set in every process, since then each process judges its share of it (on the AMD EPYC of family 23, 2 processes: "
+              "60.0 s before that change, one run of `accelerate launch --multi_gpu --num_processes 2 benchmarks/ddp_check.py --n 10000 "
+              "--early-steps 0` at the parent commit).",
               "", "| device | processes | evaluate n | evaluation s | redaction s | speed-up (redaction) | redacted residual | redacted FID |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in records:
