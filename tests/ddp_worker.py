@@ -1,7 +1,8 @@
 """Run by tests/test_ddp.py twice: plainly, and under `accelerate launch --num_processes 2 --cpu`.
 
 Evaluates the tiny GAN, redacts class 1 with redact-classifier and evaluates the result, under a judge
-trained with another seed; the main process writes the figures to --out."""
+trained with another seed, then audits it (latent-search, inversion); the main process writes the figures
+to --out."""
 from __future__ import annotations
 
 import argparse
@@ -38,10 +39,36 @@ def main() -> None:
     after = evaluate(edited, **kw)
     bn = batchnorm_fit()
     others, i2i = flow_and_inpainter(data, clf)
+    attacks = audit_figures(edited, gan, data, judge)
     if is_main():
         Path(args.out).write_text(json.dumps({"world": world()[1], "before": {k: before[k] for k in KEYS}, "after": {k: after[k] for k in KEYS},
                                               "steps": log["steps"], "generator": [p.tolist() for p in edited.generator.parameters()],
-                                              "batchnorm_net": bn, "others": others, "i2i_eval": i2i}))
+                                              "batchnorm_net": bn, "others": others, "i2i_eval": i2i,
+                                              "audit": attacks}))
+
+
+def audit_figures(edited, gan, data, judge) -> dict[str, dict]:
+    """latent-search and inversion (each process optimises its shard of the latents) on the redacted and the
+    pre-trained tiny GAN: their figures and the grids of their finds."""
+    from genredact.audit import audit
+
+    configs = {"latent-search": {"restarts": 48, "steps": 25, "lr": 0.1, "shift": 2, "manifold_k": 3},
+               "inversion": {"n_images": 12, "restarts": 2, "steps": 25, "lr": 0.1}}
+    optimised = set()  # how many latents this process optimises at once (generated with gradients)
+    plain = edited.generate
+
+    def generate(z, *a, **kw):
+        if torch.is_grad_enabled():
+            optimised.add(len(z))
+        return plain(z, *a, **kw)
+
+    edited.generate = generate
+    res = audit(edited, labels=(1,), attacks=list(configs), reference={"pretrained": gan}, judge=judge, heldout=data, configs=configs,
+                progress=False)
+    del edited.generate
+    out = {name: {model: {k: (v.tolist() if k == "grid" else v) for k, v in figures.items() if k == "grid" or isinstance(v, (int, float))}
+                  for model, figures in r["models"].items()} for name, r in res.items()}
+    return {**out, "optimised_at_once": sorted(optimised)}
 
 
 def flow_and_inpainter(data, clf) -> tuple[dict[str, list], dict]:

@@ -1,7 +1,8 @@
 """Two processes (`accelerate launch`, gloo on CPU) against one: the same evaluation gives the same
 figures (the latent chunks are split and gathered); a redaction, whose processes each take their shard of
 the same batch and average their gradients, ends with the one-process weights up to float rounding; and
-BatchNorm layers normalise with the whole batch's statistics across the processes."""
+BatchNorm layers normalise with the whole batch's statistics across the processes; the audit's latent-search
+and inversion, each process optimising its shard of the latents, find what one process finds."""
 from __future__ import annotations
 
 import json
@@ -58,3 +59,16 @@ def test_two_processes_agree_with_one(tmp_path):
             assert multi["i2i_eval"][mask][split]["n"] == figures["n"]
             for key in ("fid", "acc", "cos", "psnr"):
                 assert multi["i2i_eval"][mask][split][key] == pytest.approx(figures[key], rel=1e-4, abs=1e-6), (mask, split, key)
+    # The audit's latent-search and inversion: each process optimises its shard of the latents (random shifts drawn
+    # for the whole batch and sharded alike); the figures and the grids of finds are the one-process ones.
+    assert single["audit"].pop("optimised_at_once") == [24, 48]  # inversion's 12 images x 2 restarts, latent-search's 48
+    assert multi["audit"].pop("optimised_at_once") == [12, 24]  # half of each in this process
+    assert set(multi["audit"]) == {"latent-search", "inversion"}
+    for attack, models in single["audit"].items():
+        assert set(models) == {"redacted", "pretrained"}
+        for model, figures in models.items():
+            got = multi["audit"][attack][model]
+            assert torch.allclose(torch.tensor(got["grid"]), torch.tensor(figures["grid"]), rtol=0, atol=1e-4), (attack, model)
+            for key, value in figures.items():
+                if key not in ("grid", "wall_s"):
+                    assert got[key] == pytest.approx(value, rel=1e-4, abs=1e-6), (attack, model, key)

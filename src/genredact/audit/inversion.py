@@ -87,11 +87,13 @@ class Inversion(Attack):
         with torch.no_grad():
             fx = judge.features(x)
             fnorm = fx.pow(2).sum(1).clamp_min(1e-12)
-        xr = x.repeat(config.restarts, 1, 1, 1)
-        fxr, fnr = fx.repeat(config.restarts, 1), fnorm.repeat(config.restarts)
-        z = model.latents(n * config.restarts, generator=gen).requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=config.lr)
+        total = n * config.restarts
         loop = Loop(steps=config.steps, desc=desc, progress=context.progress, device=x.device, log_every=max(1, config.steps // 5))
+        # The latents are independent: under several processes each optimises its shard of them.
+        xr = loop.shard(x.repeat(config.restarts, 1, 1, 1))
+        fxr, fnr = loop.shard(fx.repeat(config.restarts, 1)), loop.shard(fnorm.repeat(config.restarts))
+        z = loop.shard(model.latents(total, generator=gen)).clone().requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=config.lr)
 
         def errors() -> tuple[torch.Tensor, torch.Tensor]:
             g = model.generate(z)
@@ -101,16 +103,17 @@ class Inversion(Attack):
 
         def step(i: int) -> dict[str, float]:
             pix, feat = errors()
-            loss = (pix + config.feature_weight * feat).mean()
+            err = pix + config.feature_weight * feat
+            loss = err.mean() if loop.processes == 1 else err.sum() / total  # a shard's part of the mean over every latent
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            return {"loss": loss.item()}
+            return {"loss": loss.item() * loop.processes}  # the loop logs the processes' mean: the shards' sum
 
         loop.run(step)
         with torch.no_grad():
             pix, feat = errors()
-            total = (pix + config.feature_weight * feat).view(config.restarts, n)
-            best = total.argmin(0)
+            pix, feat, z = loop.gather(pix, total), loop.gather(feat, total), loop.gather(z.detach(), total)
+            best = (pix + config.feature_weight * feat).view(config.restarts, n).argmin(0)
             idx = best * n + torch.arange(n, device=x.device)
             return model.generate(z[idx]), pix[idx].cpu(), feat[idx].cpu()

@@ -27,7 +27,7 @@ import torch
 
 from genredact.audit.base import ATTACKS, Attack, AttackContext, positive_int
 from genredact.data.augment import random_shift
-from genredact.engine import Loop
+from genredact.engine import Loop, dist
 from genredact.errors import GenredactError
 from genredact.data import to_float
 from genredact.metrics import clopper_pearson_upper
@@ -78,24 +78,30 @@ class LatentSearch(Attack):
         # A GAN's z_dim, a flow's image dimension. A flow is searched where it samples (temperature T):
         # at radius sqrt(D), T = 1, the inverse of a small flow overflows for some latents (NaN images).
         radius = z.shape[1] ** 0.5 * (config.temperature if getattr(model, "family", "") == "flow" else 1.0)
-        z = to_sphere(z, radius).requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=config.lr)
         goal_nll = math.log(min(0.99, (1 + config.threshold) / 2))
         loop = Loop(steps=config.steps, desc="latent-search", progress=context.progress, device=device, log_every=max(1, config.steps // 5))
+        # The restarts are independent: under several processes each optimises its shard of them.
+        z = loop.shard(to_sphere(z, radius)).clone().requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=config.lr)
 
         # A restart whose image turns non-finite (a flow's inverse can overflow far out) is dropped for good
         # and counted as a failure; the others go on as if it had never been there.
-        alive = torch.ones(config.restarts, dtype=torch.bool, device=device)
+        alive = torch.ones(len(z), dtype=torch.bool, device=device)
 
         def step(i: int) -> dict[str, float]:
             x = model.generate(z)
             alive.logical_and_(torch.isfinite(x).flatten(1).all(1))
             x = torch.where(alive.view(-1, *[1] * (x.dim() - 1)), x, torch.zeros_like(x))
-            p = target_probability(guide, random_shift(x, config.shift, gen), context.labels)
+            p = target_probability(guide, random_shift(x, config.shift, gen, whole=config.restarts, shard=loop.shard), context.labels)
             # Push each restart only until it is confidently the class (a hinge at `goal`): beyond that, more
             # confidence buys nothing but a drift off the image manifold.
             hinge = (goal_nll - torch.log(p.clamp_min(1e-12))).clamp_min(0)
-            loss = (hinge * alive).sum() / alive.sum().clamp_min(1)
+            if loop.processes == 1:
+                loss = (hinge * alive).sum() / alive.sum().clamp_min(1)
+            else:  # this shard's part of the mean over every process's live restarts
+                with torch.no_grad():
+                    (live,) = dist.batch_sums([alive.sum().to(hinge.dtype)])
+                loss = (hinge * alive).sum() / live.clamp_min(1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():
@@ -103,11 +109,14 @@ class LatentSearch(Attack):
             opt.step()
             with torch.no_grad():
                 z.copy_(torch.where(alive.view(-1, 1), to_sphere(z, radius), z.detach()))
-            return {"loss": loss.item(), "lost": float((~alive).sum())}
+            # The loop logs the mean over the processes of what each returns: these are sums over the shards.
+            return {"loss": loss.item() * loop.processes, "lost": float((~alive).sum()) * loop.processes}
 
         try:
             result = loop.run(step)
             with torch.no_grad():
+                z = loop.gather(z.detach(), config.restarts)  # every restart, in every process
+                alive = loop.gather(alive.to(torch.uint8), config.restarts).bool()
                 x = model.generate(z)
                 alive.logical_and_(torch.isfinite(x).flatten(1).all(1))
                 x = torch.where(alive.view(-1, *[1] * (x.dim() - 1)), x, torch.zeros_like(x))
