@@ -297,7 +297,7 @@ def test_taming_a_class_stops_when_it_no_longer_comes_out(stats, tiny_flow, flow
     after = sample_mix(edited, tiny_classifier, z)[1]  # other latents than the stopping rule's
     assert log["stats"] == stats and log["stopped_early"] and "the class makes" in log["stop_reason"], log["stop_reason"]
     assert log["remember_drift"] <= 0.01  # the stop waits for the remember BPD, whichever statistics measure it
-    assert log["class_share_classifier"] <= before / 3 and log["forget_loss"] == "sigmoid"
+    assert log["class_share_classifier"] <= before / 3 and log["forget_loss"] == "sigmoid" and log["share_samples"] == 500
     assert after < before / 2, (before, after)
 
 
@@ -777,3 +777,14 @@ def test_evaluate_sets_overflowed_flow_pixels_to_background_with_a_warning(tiny_
     # the same samples with those pixels set to background by hand give the same figures
     tiny_flow.generate = lambda z: torch.nan_to_num(overflowing(z), nan=-1.0, posinf=-1.0)
     assert evaluate(tiny_flow, **kw)["fid"] == res["fid"]
+
+
+def test_a_class_share_is_measured_on_2000_samples_whatever_the_debias_default():
+    # debias="prior" (the default since 2026-11-25) measures a mix on 10,000 samples; a class's share, measured every
+    # share_every steps of a fine-tuning run, stayed at 2000 (it took 10,000 from that default until 2026-12-07).
+    from genredact.methods.taming import TamingMethod
+
+    cfg = TamingMethod.Config()
+    assert cfg.debias == "prior" and cfg.samples() == 10000 and cfg.samples(share=True) == 2000
+    assert TamingMethod.Config(debias="resample").samples() == 2000
+    assert TamingMethod.Config(mix_samples=300).samples(share=True) == 300 == TamingMethod.Config(mix_samples=300).samples()

@@ -293,10 +293,13 @@ class TamingMethod(RedactionMethod):
             if self.stop_share is not None and not 0 < self.stop_share <= 1:
                 raise GenredactError(f"stop_share must lie in (0, 1], got {self.stop_share}")
 
-        def samples(self) -> int:
+        def samples(self, *, share: bool = False) -> int:
             """Samples per mix measurement: mix_samples, else 10,000 for debias="prior" (a measurement is its only
-            cost) and 2000 for the fine-tuning modes (one every mix_every steps) and a class's share."""
-            return self.mix_samples if self.mix_samples is not None else (10000 if self.debias == "prior" else 2000)
+            cost) and 2000 for the fine-tuning modes (one every mix_every steps); with `share`, per measurement of
+            a class's share (class mode, one every share_every steps): mix_samples, else 2000, whatever debias says."""
+            if self.mix_samples is not None:
+                return self.mix_samples
+            return 2000 if share or self.debias != "prior" else 10000
 
         def tol(self) -> float:
             """The debias stop: mix_tol, else 0.005 for debias="prior" and 0.01 for the fine-tuning modes."""
@@ -418,7 +421,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     # A class (a classifier target) is forgotten when it no longer comes out: its share of samples under
     # the target's classifier, measured on fixed latents, is the stopping rule; the band is reported.
     by_share = isinstance(target, ClassifierTarget) and config.share_goal is not None
-    z_bank = edited.latents(config.samples(), generator=g, temperature=config.temperature) if by_share else None
+    z_bank = edited.latents(config.samples(share=True), generator=g, temperature=config.temperature) if by_share else None
     # Scoring a large check set is the costly part of a step: do it on refresh steps only.
     check_every = 1 if len(check_x) <= 64 else config.refresh_every
 
@@ -525,7 +528,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         "remember_drift": drift(), "mu_original": state["mu_original"], "aim_bpd": aim.tolist() if aiming else None, "forget_loss": forget_loss, "stats": "batch" if batch_stats else "pool",
     }
     if by_share:
-        log.update(class_share_classifier=measure_share(), share_goal=config.share_goal, temperature=config.temperature)
+        log.update(class_share_classifier=measure_share(), share_goal=config.share_goal, temperature=config.temperature, share_samples=len(z_bank))
         if config.self_forget:
             log["self_forget_pool"] = len(state["generated"])  # the model's own samples of the class at the end
     return MethodResult(edited.cpu() if device.type != "cpu" else edited, log)
