@@ -354,7 +354,10 @@ def write_tables(records: list[dict]) -> None:
         "band's centre at every check (integral control: an image the remember term holds short of the centre is aimed past it); their "
         "Fashion-MNIST row is a second run with nothing beside it (the first, with an image-to-image benchmark on the other core, retrain "
         "included: 129.0 s of 6210 s = 2.08%, the same 322 steps and figures); the rows on the AMD EPYC of family 26 (2026-11-25) re-ran both "
-        "alone on that faster machine (Fashion-MNIST 320 steps: the last bits of the arithmetic differ between the two CPUs).",
+        "alone on that faster machine (Fashion-MNIST 320 steps: the last bits of the arithmetic differ between the two CPUs). "
+        "Class rows given label=CLASS (not `mix=`) that ran from 7721f6a to bd5badc (2026-11-25 to 2026-12-07: the H100's `taming` class row) "
+        "measured the class's share on 10,000 samples every 25 steps instead of 2000 (a bug), so their wall times carry four fifths more "
+        "sampling than taming now does; the CPU class rows ran before it.",
         "",
         "\n".join(lines),
     ])

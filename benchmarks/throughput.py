@@ -304,7 +304,9 @@ def table(records: list[dict]) -> str:
               for r in records if r.get("kind") == "precision_effect"]
     lines += ["", "Each family's default redaction method with its default options, trained in fp32 and under bf16 (`--parts methods`): "
               "wall time of the whole method, steps/s of its training loop, and its result under the independent judge "
-              "(GAN, flow: residual rate and FID of n samples; inpainter: judge accuracy on the centre-mask outputs of the forget and retain test images).",
+              "(GAN, flow: residual rate and FID of n samples; inpainter: judge accuracy on the centre-mask outputs of the forget and retain test images). "
+              "The taming rows of 2026-11-25 measured the class's share on 10,000 samples every 25 steps where taming now takes 2000 (a bug, "
+              "fixed in bd5badc), so their wall times carry that sampling.",
               "", "| device | family | method, target | precision | steps | wall s | loop steps/s | result |", "|---|---|---|---|---:|---:|---:|---|"]
     for r in records:
         if r.get("kind") != "method_precision":
