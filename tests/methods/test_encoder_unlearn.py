@@ -175,6 +175,37 @@ def test_forget_to_classifier_refuses_the_judge_and_bad_options(inpainter, tiny_
         redact(inpainter, judge, "encoder-unlearn", forget_to="classifier", steer="none", **run)
 
 
+def test_forget_term_keeps_a_gradient_where_the_classifier_is_sure():
+    from genredact.methods.encoder_unlearn import _log_not_forget
+
+    logits = torch.tensor([[0.3, -0.2, 1.1], [40.0, 0.0, -3.0]], requires_grad=True)  # the second: p(class 0) rounds to 1
+    got = _log_not_forget(logits, [0])
+    assert torch.allclose(got[0], torch.log1p(-torch.softmax(logits[0], 0)[0]))
+    assert torch.isfinite(got).all() and got[1] < -39  # log(1 - p) = -40.0000..., not log(0)
+    got.sum().backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad[1, 0] < -0.99  # pushing class 0's logit down still pays
+
+
+def test_stop_p_ends_the_run_once_the_steering_classifiers_no_longer_see_the_class(inpainter, tiny_classifier, tiny_data):
+    opts = {**FAST, "steps": 60, "lr": 1e-2, "alpha": 1.0, "mask": "center", "mask_size": 0.75, "forget_to": "classifier", "steer": "none"}
+    run = dict(data=tiny_data, seed=0, progress=False)
+    _, full = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", **run, **opts)
+    assert full["steps"] == 60 and not full["stopped_early"] and "forget_p_checks" not in full  # stop_p 0: every step
+    edited, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", stop_p=0.3, check_every=5, **run, **opts)
+    checks = log["forget_p_checks"]
+    assert log["stopped_early"] and 0 < log["steps"] < 60 and log["steps"] == checks[-1][0], checks
+    assert [s for s, _ in checks] == list(range(0, log["steps"] + 1, 5))
+    assert all(p > 0.3 for _, p in checks[:-1]) and checks[-1][1] <= 0.3, checks
+    # Forget outputs already out of the class (by this bar): the model is left as it was.
+    before = _state(edited)
+    same, log = redact(edited, _target(tiny_classifier), "encoder-unlearn", stop_p=0.5, **run, **opts)
+    assert log["steps"] == 0 and log["stopped_early"] and all(torch.equal(v, before[k]) for k, v in same.state_dict().items())
+    with pytest.raises(GenredactError, match="stop_p reads the steering classifiers"):
+        redact(inpainter, _target(tiny_classifier), "encoder-unlearn", stop_p=0.1, **run, **FAST)
+    with pytest.raises(GenredactError, match="stop_p must lie in"):
+        redact(inpainter, _target(tiny_classifier), "encoder-unlearn", forget_to="classifier", stop_p=1.5, **run, **FAST)
+
+
 @pytest.mark.parametrize("method", BASELINES)
 def test_each_baseline_edits_only_the_encoder(method, inpainter, tiny_classifier, tiny_data):
     before = _state(inpainter)

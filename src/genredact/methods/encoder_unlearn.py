@@ -142,6 +142,14 @@ def refine_proxy(teacher: InpainterModel, proxy: ImageData, rounds: int, n: int,
     return ImageData(f"{proxy.name}-refined", u8, np.zeros(len(u8), np.int64), ("proxy",))
 
 
+def _log_not_forget(logits: torch.Tensor, labels: list[int]) -> torch.Tensor:
+    """log(1 - p(forget classes)) per image from a classifier's logits (B, K), as a difference of log-sum-exps:
+    the gradient stays alive where the softmax rounds to 1 (a confident classifier's usual answer on the
+    class), where clamping p below 1 gave none."""
+    keep = [k for k in range(logits.shape[1]) if k not in set(labels)]
+    return torch.logsumexp(logits[:, keep], 1) - torch.logsumexp(logits, 1)
+
+
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)
@@ -167,6 +175,11 @@ class EncoderUnlearnMethod(RedactionMethod):
         steer: forget_to='classifier': comma-separated classifiers (zoo names or model folders) that steer
             beside the target's; '' = the zoo's `*-classifier-convnet` for the model's data set, where it has one;
             'none' = the target's alone.
+        stop_p: forget_to='classifier': stop once the steering classifiers' mean probability of the forget
+            classes, on the outputs of `probe_images` masked forget training images (fixed images and masks),
+            is at most stop_p; checked before the first step and every `check_every` steps. 0 = run every
+            step. A model that already fills no forget class is then left as it is. Goes beyond the paper.
+        check_every / probe_images: how often, and on how many images, stop_p is checked.
     """
 
     name: ClassVar[str] = "encoder-unlearn"
@@ -191,6 +204,9 @@ class EncoderUnlearnMethod(RedactionMethod):
         refine_images: int = 4000
         forget_to: str = "noise"
         steer: str = ""
+        stop_p: float = 0.0
+        check_every: int = 10
+        probe_images: int = 256
 
         def check(self) -> None:
             if self.steps < 1 or self.lr <= 0 or self.weight_decay < 0 or self.grad_clip <= 0:
@@ -208,6 +224,11 @@ class EncoderUnlearnMethod(RedactionMethod):
                 raise GenredactError(f"forget_to must be 'noise' or 'classifier', not {self.forget_to!r}")
             if self.steer and self.forget_to != "classifier":
                 raise GenredactError("steer names the classifiers of forget_to=classifier; add --set forget_to=classifier or drop steer")
+            if not 0.0 <= self.stop_p < 1.0 or self.check_every < 1 or self.probe_images < 1:
+                raise GenredactError(f"stop_p must lie in [0, 1), check_every and probe_images must be >= 1, not {self.stop_p}, {self.check_every} "
+                                     f"and {self.probe_images}")
+            if self.stop_p and self.forget_to != "classifier":
+                raise GenredactError("stop_p reads the steering classifiers of forget_to=classifier; add --set forget_to=classifier or drop stop_p")
 
     # The one line each baseline changes. ------------------------------------------------------
 
@@ -216,7 +237,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         forget_to='classifier', -log(1 - p(forget classes)) of the outputs under each steering classifier."""
         if b.steer:
             out = b.xm_f + student.decode(b.h_f) * b.m_f
-            terms = [b.loop.batch_mean(-torch.log1p(-torch.softmax(c(out), 1)[:, b.labels].sum(1).clamp(max=1 - 1e-6))) for c in b.steer]
+            terms = [b.loop.batch_mean(-_log_not_forget(c(out).float(), b.labels)) for c in b.steer]
             return torch.stack(terms).mean()
         with torch.no_grad():
             mis_guide = teacher.encode(b.noise_m, b.m_f)
@@ -249,6 +270,33 @@ class EncoderUnlearnMethod(RedactionMethod):
                 if _same_weights(c, judge):
                     raise GenredactError(f"{name} is the zoo's evaluation judge for {dataset}; steer with another classifier (the judge must stay independent of the method)")
         return [c.to(device).eval().requires_grad_(False) for c in steer], [getattr(target, "source", "<classifier>"), *names]
+
+    @staticmethod
+    def stop_rule(student: InpainterModel, xf_all: torch.Tensor, labels: tuple[int, ...], steer: list[torch.nn.Module], config: Config,
+                  rng: torch.Generator, device: torch.device) -> tuple[Any, list[list[float]]]:
+        """stop_p > 0: (the loop's stop callback, the list it records its checks in); else (None, [])."""
+        if not (config.stop_p and steer):
+            return None, []
+        from genredact.seeding import make_generator
+
+        # The probe's images and masks come from a stream of their own (one draw of the method's), so the
+        # checks do not move the training batches; they depend on the weights alone, so a resumed run stops
+        # where an uninterrupted one does.
+        probe_gen = make_generator(int(torch.randint(0, 2**31 - 1, (1,), generator=rng)))
+        x = xf_all[torch.randperm(len(xf_all), generator=probe_gen)[: config.probe_images]].to(device)
+        xm, m = student.mask(x, kind=config.mask, size=config.mask_size, generator=probe_gen)
+        checks: list[list[float]] = []
+
+        def stop(i: int) -> str:
+            if i % config.check_every:
+                return ""
+            with torch.no_grad():
+                out = xm + student.decode(student.encode(xm, m)) * m
+                p = float(torch.stack([torch.softmax(c(out), 1)[:, list(labels)].sum(1).mean() for c in steer]).mean())
+            checks.append([i, p])
+            return f"the steering classifiers give the forget classes p = {p:.4f} <= {config.stop_p} at step {i}" if p <= config.stop_p else ""
+
+        return stop, checks
 
     # ------------------------------------------------------------------------------------------
 
@@ -309,12 +357,16 @@ class EncoderUnlearnMethod(RedactionMethod):
             sched.step()
             return {"loss": loss.item(), "retain": retain_term.item(), "forget": forget_term.item()}
 
-        result = loop.run(step, state={"encoder": student.encoder, "opt": opt, "sched": sched, "rng": rng})
+        stop, checks = self.stop_rule(student, xf_all, labels, steer, config, rng, device)
+        result = loop.run(step, state={"encoder": student.encoder, "opt": opt, "sched": sched, "rng": rng}, stop=stop)
         student.requires_grad_(True).eval()
         log: dict[str, Any] = {
             "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
             "forget_images": len(forget), "retain_images": len(retain), "retain_source": retain_desc,
+            "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
         }
+        if checks:
+            log["forget_p_checks"] = checks  # [step, the steering classifiers' mean forget-class probability on the probe]
         if steer_names:
             log["steered_by"] = steer_names
         return MethodResult(student, log)
