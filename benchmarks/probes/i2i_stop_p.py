@@ -39,9 +39,9 @@ for stop_p in map(float, stops):
                          steps=100, forget_to="classifier", stop_p=stop_p)
     res = scored(edited)
     f, r = res["forget"], res["retain"]
-    last = log.get("forget_p_checks", [[None, float("nan")]])[-1]
-    print(f"  stop_p {stop_p}: {log['steps']} steps (p {last[1]:.4f} at the last check), {log['wall_s']:.1f} s | judge forget acc {f['acc']:.3f} "
+    last = log.get("stop_checks", [[None, float("nan"), float("nan")]])[-1]
+    print(f"  stop_p {stop_p}: {log['steps']} steps (p {last[1]:.4f}, retain fills moved {last[2]:.3f} at the last check), {log['wall_s']:.1f} s | judge forget acc {f['acc']:.3f} "
           f"FID {f['fid']:.2f} ({f['fid'] / bf['fid']:.2f}x) | retain acc {r['acc']:.3f} ({100 * (r['acc'] - br['acc']):+.1f}) "
           f"FID {r['fid']:.2f} ({100 * (r['fid'] / br['fid'] - 1):+.1f}%)", flush=True)
-    if log.get("forget_p_checks"):
-        print("    checks: " + ", ".join(f"{int(s)}: {p:.3f}" for s, p in log["forget_p_checks"]), flush=True)
+    if log.get("stop_checks"):
+        print("    checks (step: p, moved): " + ", ".join(f"{int(s)}: {p:.3f}, {m:.3f}" for s, p, m in log["stop_checks"]), flush=True)

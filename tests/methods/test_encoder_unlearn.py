@@ -190,12 +190,14 @@ def test_stop_p_ends_the_run_once_the_steering_classifiers_no_longer_see_the_cla
     opts = {**FAST, "steps": 60, "lr": 1e-2, "alpha": 1.0, "mask": "center", "mask_size": 0.75, "forget_to": "classifier", "steer": "none"}
     run = dict(data=tiny_data, seed=0, progress=False)
     _, full = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", **run, **opts)
-    assert full["steps"] == 60 and not full["stopped_early"] and "forget_p_checks" not in full  # stop_p 0: every step
+    assert full["steps"] == 60 and not full["stopped_early"] and "stop_checks" not in full  # stop_p 0: every step
     edited, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", stop_p=0.3, check_every=5, **run, **opts)
-    checks = log["forget_p_checks"]
+    checks = log["stop_checks"]
     assert log["stopped_early"] and 0 < log["steps"] < 60 and log["steps"] == checks[-1][0], checks
-    assert [s for s, _ in checks] == list(range(0, log["steps"] + 1, 5))
-    assert all(p > 0.3 for _, p in checks[:-1]) and checks[-1][1] <= 0.3, checks
+    assert [s for s, _, _ in checks] == list(range(0, log["steps"] + 1, 5)) and checks[0][2] == 0.0  # step 0: the teacher's own fills
+    # It stops at the first check under the forget bar where the retain fills have not moved farther since the check before.
+    assert checks[-1][1] <= 0.3 and checks[-1][2] <= checks[-2][2], checks
+    assert all(p > 0.3 or moved > before for (_, p, moved), (_, _, before) in zip(checks[1:-1], checks[:-2])), checks
     # Forget outputs already out of the class (by this bar): the model is left as it was.
     before = _state(edited)
     same, log = redact(edited, _target(tiny_classifier), "encoder-unlearn", stop_p=0.5, **run, **opts)
