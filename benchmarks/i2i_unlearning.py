@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
                             "wall_s": log["wall_s"], "steps": log["steps"], "peak_mem_mb": log["peak_mem_mb"],
                             "retrain_wall_s": rlog["wall_s"], "retrain_steps": rlog["steps"],
                             "noise_fill_forget_acc": floor.get(mask),
-                            "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images", "forget_to", "steer")},
+                            "options": {k: v for k, v in log.get("config", {}).items() if k in ("steps", "batch_size", "lr", "alpha", "retain", "mask", "mask_size", "refine", "refine_images", "forget_to", "steer", "stop_p")},
                             **({"steered_by": log["steered_by"]} if "steered_by" in log else {}),
                             **common,
                         })
@@ -148,9 +148,9 @@ def train_mask(r: dict) -> str:
 
 def key(r: dict) -> tuple:
     """A row per model, forget set, retain source, method, evaluation mask and training options (another
-    alpha, training mask or step count adds a row beside the earlier one)."""
+    alpha, training mask, step count or stop_p adds a row beside the earlier one)."""
     o = r.get("options", {})
-    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), train_mask(r), o.get("steps"), forget_to(r), o.get("refine"), o.get("refine_images"))
+    return (r["dataset"], r["network"], r["forget"], r["retain"], r["method"], r["mask"], o.get("alpha"), train_mask(r), o.get("steps"), forget_to(r), o.get("refine"), o.get("refine_images"), o.get("stop_p") or None)
 
 
 def forget_to(r: dict) -> str:
@@ -191,7 +191,7 @@ def write_tables(records: list[dict]) -> None:
         "(the headline mask, `--set mask=center --set mask_size=0.71`) or `random` (the method's default: centre boxes and borders of "
         "random size). An encoder-unlearn row `steered by A + B` ran with `--set forget_to=classifier` (beyond the paper, since 2026-11-25): its forget term "
         "pushes the forget images' outputs out of the forget classes under classifiers A and B (-log(1 - p) each) instead of toward the teacher's "
-        "encoding of noise; the zoo judge that scores the rows is never one of them. Rows of one model and forget set come from different runs, each next to its own retrain (its wall time is in the row). Headline mask: centre inpainting with a 20x20 box on 28x28 "
+        "encoding of noise; a row `stopped at N of M steps by stop_p P` ran with `--set stop_p=P` (beyond the paper, since 2026-12-07): it ended once the steering classifiers' mean forget-class probability on a fixed probe of masked forget images was at most P and the retain fills had stopped moving away from the teacher's; the zoo judge that scores the rows is never one of them. Rows of one model and forget set come from different runs, each next to its own retrain (its wall time is in the row). Headline mask: centre inpainting with a 20x20 box on 28x28 "
         f"(`{HEADLINE_MASK}`, 51% of the pixels). Check column (centre mask): F = forget judge accuracy <= 20% and forget FID >= 3x base; "
         "R = retain FID within 10% and accuracy within 2 points of base (real retain), 20% / 5 points (proxy); T = wall <= 5% of retrain. "
         "A wall time marked * ran while another job shared the CPU (the record's `load` says which), so it is longer than the method's own.",
@@ -225,7 +225,8 @@ def table(records: list[dict], checks: bool = True) -> str:
         steered = f", steered by {' + '.join(r['steered_by'])}" if forget_to(r) == "classifier" else ""
         if r["retain"] == "proxy-refined" and (o.get("refine"), o.get("refine_images")) != (REFINED["refine"], REFINED["refine_images"]):
             steered += f", proxy refined {o.get('refine')} rounds x {o.get('refine_images')} images"
-        alpha = f" (α={o['alpha']:g}, {o['steps']} steps, {train_mask(r)} masks{steered})" if "alpha" in o else ""
+        steps = f"stopped at {r['steps']} of {o['steps']} steps by stop_p {o['stop_p']:g}" if o.get("stop_p") else f"{o.get('steps')} steps"
+        alpha = f" (α={o['alpha']:g}, {steps}, {train_mask(r)} masks{steered})" if "alpha" in o else ""
         line = (
             f"| {r['model']} | {r['forget']} {r['forget_labels']} | {r['method']}{alpha} | {r['retain']} | {r['forget_acc']:.3f} | "
             f"{r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | {r['forget_cos']:.3f} | "
