@@ -12,7 +12,7 @@ Printed on 2026-12-07 (AMD EPYC family 23, one thread, other jobs beside it, so 
 the steps are). A stop_p of 1e-9 never stops and traces every check (step: p, retain fills' move): on
 fashion-inpainter-conv / Sandal 0: 0.633, 0.000; 10: 0.029, 0.105; 20: 0.033, 0.032; then 0.014-0.019; on
 fashion-inpainter-mae / half the move settled at 0.16-0.19 and p at 0.13 (so stop_p 0.1 never stops there; the 100-step column is these 1e-9 runs). With
-the forget bar alone (e7129c1), Sandal stopped at step 10 with retain accuracy -1.7 points and retain FID +32.9%.
+the forget bar alone (a7129c1), Sandal stopped at step 10 with retain accuracy -1.7 points and retain FID +32.9%.
 With the rule that also waits for the retain fills to stop moving away (e15a7fa), stop_p 0.2:
 
 | model, forget | steps | judge forget acc | forget FID | retain acc | retain FID | 100 steps (stop_p 0) |
