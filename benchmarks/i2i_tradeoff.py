@@ -160,7 +160,8 @@ def write_tables(records: list[dict]) -> None:
         f"`{STEERED}` is encoder-unlearn with the forget outputs pushed out of the forget classes by the target's classifier and the zoo's convnet (beyond the paper; its dominance counts follow the paper's). "
         "A baseline point is dominated (D) when some encoder-unlearn point of the same model, forget set, retain source and training masks has forget "
         "accuracy and retain FID change no higher; D3 when it also has retain accuracy no lower (the dominance on three axes, the second count "
-        "in each summary). Figures: `benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>[_<training masks>].png`.",
+        "in each summary). Figures: `benchmarks/figures/i2i_tradeoff_<model>_<forget>_<retain>[_<training masks>].png`. "
+        "A wall time marked * ran while other jobs shared the CPU (the record's `load` says which): it is longer than the method's own.",
     ]
     order = {m: i for i, m in enumerate([*METHODS, STEERED])}
     for group in sorted({group_of(r) for r in records}):
@@ -185,7 +186,7 @@ def write_tables(records: list[dict]) -> None:
                 "D3" if dominated(r, ours, acc=True) else "D" if dominated(r, ours) else "no")
             lines.append(
                 f"| {r['method']} | {r['alpha']:g} | {r['forget_acc']:.3f} | {r['forget_fid']:.2f} ({r['forget_fid'] / max(r['base_forget_fid'], 1e-9):.1f}x) | "
-                f"{r['retain_acc']:.3f} ({100 * (r['retain_acc'] - r['base_retain_acc']):+.1f}) | {r['retain_fid']:.2f} ({fid_change(r):+.1f}%) | {r['wall_s']:.1f} | {dom} |"
+                f"{r['retain_acc']:.3f} ({100 * (r['retain_acc'] - r['base_retain_acc']):+.1f}) | {r['retain_fid']:.2f} ({fid_change(r):+.1f}%) | {r['wall_s']:.1f}{'*' if r.get('load') else ''} | {dom} |"
             )
     replace_block(HERE / "RESULTS.md", RESULTS.stem, "\n".join(lines))
 
