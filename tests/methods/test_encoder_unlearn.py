@@ -208,6 +208,46 @@ def test_stop_p_ends_the_run_once_the_steering_classifiers_no_longer_see_the_cla
         redact(inpainter, _target(tiny_classifier), "encoder-unlearn", forget_to="classifier", stop_p=1.5, **run, **FAST)
 
 
+class _Killed(Exception):
+    pass
+
+
+def test_stop_p_resumed_after_a_kill_stops_where_the_whole_run_does(inpainter, tiny_classifier, tiny_data, tmp_path, monkeypatch):
+    """The checks are loop state: a run killed between two checks compares its next check with the one
+    before the kill, as the uninterrupted run does (it used to start afresh and take any check under the bar)."""
+    from genredact.engine.loop import Loop
+    from genredact.engine.resume import resumable
+
+    opts = {**FAST, "steps": 60, "lr": 1e-2, "alpha": 1.0, "mask": "center", "mask_size": 0.75, "forget_to": "classifier", "steer": "none",
+            "stop_p": 0.45, "check_every": 3}
+    run = dict(data=tiny_data, seed=0, progress=False, **opts)
+    base = _state(inpainter)
+    whole, log = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", **run)
+    checks = log["stop_checks"]
+    # the case that matters: a check under the bar where the retain fills still moved away, so the run went on
+    passed = [c for c, prev in zip(checks[1:], checks) if c[1] <= 0.45 and c[2] > prev[2]]
+    assert passed, checks
+    kill_at = passed[0][0] - 1
+    orig = Loop.run
+
+    def killed_run(self, step, **kw):
+        def guarded(i):
+            if i == kill_at:
+                raise _Killed
+            return step(i)
+        return orig(self, guarded, **kw)
+
+    monkeypatch.setattr(Loop, "run", killed_run)
+    with pytest.raises(_Killed), resumable(tmp_path / "out", resume=False, fingerprint={"t": 1}, every_s=0, echo=lambda s: None):
+        redact(inpainter, _target(tiny_classifier), "encoder-unlearn", **run)
+    monkeypatch.setattr(Loop, "run", orig)
+    with resumable(tmp_path / "out", resume=True, fingerprint={"t": 1}, every_s=0, echo=lambda s: None):
+        resumed, rlog = redact(inpainter, _target(tiny_classifier), "encoder-unlearn", **run)
+    assert rlog["steps"] == log["steps"] and rlog["stop_checks"] == checks
+    assert all(torch.equal(v, whole.state_dict()[k]) for k, v in resumed.state_dict().items())
+    assert all(torch.equal(v, base[k]) for k, v in inpainter.state_dict().items())
+
+
 @pytest.mark.parametrize("method", BASELINES)
 def test_each_baseline_edits_only_the_encoder(method, inpainter, tiny_classifier, tiny_data):
     before = _state(inpainter)

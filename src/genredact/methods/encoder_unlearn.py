@@ -274,8 +274,9 @@ class EncoderUnlearnMethod(RedactionMethod):
 
     @staticmethod
     def stop_rule(student: InpainterModel, teacher: InpainterModel, xf_all: torch.Tensor, xr_all: torch.Tensor, labels: tuple[int, ...],
-                  steer: list[torch.nn.Module], config: Config, rng: torch.Generator, device: torch.device) -> tuple[Any, list[list[float]]]:
-        """stop_p > 0: (the loop's stop callback, the list it records its checks in); else (None, []).
+                  steer: list[torch.nn.Module], config: Config, rng: torch.Generator, device: torch.device) -> tuple[Any, dict[str, list]]:
+        """stop_p > 0: (the loop's stop callback, a dict whose "checks" lists its checks, registered with the loop's
+        state so that a resumed run compares its first check with the one before the kill); else (None, {}).
 
         A check reads two fixed probes of masked images: the steering classifiers' mean forget-class probability
         of the forget images' outputs, and how far the retain images' fills have moved from the teacher's (mean
@@ -287,7 +288,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         100, while on fashion-inpainter-mae they settled near 0.17 with the retain FID within 3.4%, so no fixed
         bar on the move would serve both (benchmarks/probes/i2i_stop_p.py)."""
         if not (config.stop_p and steer):
-            return None, []
+            return None, {}
         from genredact.seeding import make_generator
 
         # The probes' images and masks come from a stream of their own (one draw of the method's), so the
@@ -304,7 +305,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         with torch.no_grad():
             fill_r = teacher.decode(teacher.encode(xrm, mr))
             own = max(hole_err(fill_r, xr, mr), 1e-12)  # the teacher's own error in the hole
-        checks: list[list[float]] = []
+        record: dict[str, list] = {"checks": []}
 
         def stop(i: int) -> str:
             if i % config.check_every:
@@ -313,14 +314,15 @@ class EncoderUnlearnMethod(RedactionMethod):
                 out = xfm + student.decode(student.encode(xfm, mf)) * mf
                 p = float(torch.stack([torch.softmax(c(out), 1)[:, list(labels)].sum(1).mean() for c in steer]).mean())
                 moved = hole_err(student.decode(student.encode(xrm, mr)), fill_r, mr) / own
+            checks = record["checks"]
             settled = not checks or moved <= checks[-1][2]
-            checks.append([i, p, moved])
+            record["checks"] = [*checks, [i, p, moved]]  # a new list: the loop's in-memory snapshots keep theirs
             if p <= config.stop_p and settled:
                 return (f"the steering classifiers give the forget classes p = {p:.4f} <= {config.stop_p} and the retain fills, "
                         f"{moved:.3f} of the model's own error from the teacher's, have stopped moving away at step {i}")
             return ""
 
-        return stop, checks
+        return stop, record
 
     # ------------------------------------------------------------------------------------------
 
@@ -381,16 +383,17 @@ class EncoderUnlearnMethod(RedactionMethod):
             sched.step()
             return {"loss": loss.item(), "retain": retain_term.item(), "forget": forget_term.item()}
 
-        stop, checks = self.stop_rule(student, teacher, xf_all, xr_all, labels, steer, config, rng, device)
-        result = loop.run(step, state={"encoder": student.encoder, "opt": opt, "sched": sched, "rng": rng}, stop=stop)
+        stop, record = self.stop_rule(student, teacher, xf_all, xr_all, labels, steer, config, rng, device)
+        state = {"encoder": student.encoder, "opt": opt, "sched": sched, "rng": rng, **({"stop_checks": record} if record else {})}
+        result = loop.run(step, state=state, stop=stop)
         student.requires_grad_(True).eval()
         log: dict[str, Any] = {
             "steps": result.steps, "wall_s": result.wall_s, "peak_mem_mb": result.peak_mem_mb, "history": result.history,
             "forget_images": len(forget), "retain_images": len(retain), "retain_source": retain_desc,
             "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
         }
-        if checks:
-            log["stop_checks"] = checks  # [step, the steering classifiers' mean forget-class probability, retain fills' move]
+        if record.get("checks"):
+            log["stop_checks"] = record["checks"]  # [step, the steering classifiers' mean forget-class probability, retain fills' move]
         if steer_names:
             log["steered_by"] = steer_names
         return MethodResult(student, log)
