@@ -218,7 +218,7 @@ def plot(rows: list[dict]) -> None:
     trained = "" if masks == "random" else f", trained with {masks} masks"
     ax.set_title(f"{r0['model']}, forget {r0['forget']}, retain {r0['retain']}{trained}: centre mask, alpha annotated", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the axes: inside, it hid points
     suffix = "" if masks == "random" else f"_{masks}"
     out = HERE / "figures" / f"i2i_tradeoff_{r0['model']}_{r0['forget']}_{r0['retain']}{suffix}{'_gpu' if RESULTS.stem.endswith('_gpu') else ''}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
