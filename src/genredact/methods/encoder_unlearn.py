@@ -108,10 +108,11 @@ def mse(a: torch.Tensor, b: torch.Tensor, loop: Loop) -> torch.Tensor:
     return loop.batch_mean((a - b).pow(2).flatten(1).mean(1))
 
 
-def hole_mse(out: torch.Tensor, goal: torch.Tensor, mask: torch.Tensor, loop: Loop) -> torch.Tensor:
-    """Mean squared error over the hole pixels only (of the whole batch)."""
+def hole_mse(out: torch.Tensor, goal: torch.Tensor, mask: torch.Tensor, loop: Loop | None) -> torch.Tensor:
+    """Mean squared error over the hole pixels only (of the whole batch; loop=None: of these images, which
+    every process holds whole)."""
     err, holes = ((out - goal) * mask).pow(2).sum(), mask.sum() * out.shape[1]
-    if loop.processes > 1:
+    if loop is not None and loop.processes > 1:
         err, holes = dist.batch_sums([err, holes])
     return err / holes.clamp_min(1.0)
 
@@ -146,7 +147,8 @@ def _log_not_forget(logits: torch.Tensor, labels: list[int]) -> torch.Tensor:
     """log(1 - p(forget classes)) per image from a classifier's logits (B, K), as a difference of log-sum-exps:
     the gradient stays alive where the softmax rounds to 1 (a confident classifier's usual answer on the
     class), where clamping p below 1 gave none."""
-    keep = [k for k in range(logits.shape[1]) if k not in set(labels)]
+    forget = set(labels)
+    keep = [k for k in range(logits.shape[1]) if k not in forget]
     return torch.logsumexp(logits[:, keep], 1) - torch.logsumexp(logits, 1)
 
 
@@ -299,12 +301,9 @@ class EncoderUnlearnMethod(RedactionMethod):
         xr = xr_all[torch.randperm(len(xr_all), generator=probe_gen)[: config.probe_images]].to(device)
         (xfm, mf), (xrm, mr) = (student.mask(x, kind=config.mask, size=config.mask_size, generator=probe_gen) for x in (xf, xr))
 
-        def hole_err(a: torch.Tensor, b: torch.Tensor, m: torch.Tensor) -> float:
-            return float(((a - b) * m).pow(2).sum() / (m.sum() * a.shape[1]).clamp_min(1.0))
-
         with torch.no_grad():
             fill_r = teacher.decode(teacher.encode(xrm, mr))
-            own = max(hole_err(fill_r, xr, mr), 1e-12)  # the teacher's own error in the hole
+            own = max(float(hole_mse(fill_r, xr, mr, None)), 1e-12)  # the teacher's own error in the hole
         record: dict[str, list] = {"checks": []}
 
         def stop(i: int) -> str:
@@ -312,8 +311,9 @@ class EncoderUnlearnMethod(RedactionMethod):
                 return ""
             with torch.no_grad():
                 out = xfm + student.decode(student.encode(xfm, mf)) * mf
-                p = float(torch.stack([torch.softmax(c(out), 1)[:, list(labels)].sum(1).mean() for c in steer]).mean())
-                moved = hole_err(student.decode(student.encode(xrm, mr)), fill_r, mr) / own
+                # p = 1 - exp(log(1 - p)), from the forget term's own log(1 - p)
+                p = float(torch.stack([-torch.expm1(_log_not_forget(c(out).float(), list(labels))).mean() for c in steer]).mean())
+                moved = float(hole_mse(student.decode(student.encode(xrm, mr)), fill_r, mr, None)) / own
             checks = record["checks"]
             settled = not checks or moved <= checks[-1][2]
             record["checks"] = [*checks, [i, p, moved]]  # a new list: the loop's in-memory snapshots keep theirs
