@@ -13,7 +13,14 @@ Printed on 2026-11-25 (session 22, AMD EPYC family 26, one thread, nothing besid
 in a 31.9 s loop, 68 ms a step (`python benchmarks/probes/taming_freeze_probe.py mnist mnist-flow 7 5 '' '{"aim_gain":
 0.1}'`, the same day). Fused Adam would save about 1.8 ms a step and scoring the original at batch 64 about 3.1 ms
 (16 images at 0.685 - 0.492 ms), some 7% of the run in all, against the third that 2% of retrain needs on MNIST
-(3.01%). Not done.
+(3.01%). Not done then.
+
+Printed on 2026-12-08 (session 35, AMD EPYC family 23, one thread, nothing beside it): Adam 13.10 ms, foreach 6.32,
+fused 2.23 per step; the original's forward 4.079 / 3.521 / 3.082 / 3.155 / 3.148 ms per image at batch 16 / 32 /
+64 / 128 / 256. Done since: every training loop builds Adam in the foreach form (`genredact.engine.optim`; the
+fused form broke the bit-identical resume of taming's resume test), and taming draws four steps' remember batches
+at once and scores them under the original in one forward pass of 64 (`REMEMBER_AHEAD` in
+`genredact.methods.taming`).
 """
 import sys
 import time

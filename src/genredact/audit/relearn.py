@@ -21,6 +21,7 @@ import torch
 from genredact.audit.base import ATTACKS, Attack, AttackContext, positive_int
 from genredact.data import to_float
 from genredact.engine import Loop
+from genredact.engine.optim import adam
 from genredact.errors import GenredactError
 from genredact.losses import d_fake_loss, d_real_loss, g_loss
 from genredact.metrics import residual_rate
@@ -110,8 +111,8 @@ class Relearn(Attack):
             return self.residual(edited, context, n=config.eval_n, seed=eval_seed, mask=config.mask, mask_size=config.mask_size)
 
         if family == "gan":
-            opt_g = torch.optim.Adam(edited.generator.parameters(), config.lr, betas=(0.5, 0.999))
-            opt_d = torch.optim.Adam(edited.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
+            opt_g = adam(edited.generator.parameters(), config.lr, betas=(0.5, 0.999))
+            opt_d = adam(edited.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
 
             def train_step() -> dict[str, float]:
                 idx = torch.randint(0, len(real), (config.batch_size,), generator=gen).to(device)
@@ -126,7 +127,7 @@ class Relearn(Attack):
                 opt_g.step()
                 return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
         else:
-            opt = torch.optim.Adam(edited.parameters(), config.lr)
+            opt = adam(edited.parameters(), config.lr)
 
             def train_step() -> dict[str, float]:
                 idx = torch.randint(0, len(real), (config.batch_size,), generator=gen)

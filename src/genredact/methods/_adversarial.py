@@ -18,6 +18,7 @@ import torch
 
 from genredact.data import ImageData, to_float
 from genredact.engine import Loop, LoopResult
+from genredact.engine.optim import adam
 from genredact.errors import GenredactError
 from genredact.losses import d_fake_loss, d_real_loss, g_loss
 from genredact.models import GanModel
@@ -112,8 +113,8 @@ def adversarial_finetune(
     edited = copy.deepcopy(model)
     loop = Loop(steps=steps, desc=desc, progress=progress, device=device)
     edited.to(loop.device).train()
-    opt_g = torch.optim.Adam(edited.generator.parameters(), lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(edited.discriminator.parameters(), lr, betas=(0.5, 0.999))
+    opt_g = adam(edited.generator.parameters(), lr, betas=(0.5, 0.999))
+    opt_d = adam(edited.discriminator.parameters(), lr, betas=(0.5, 0.999))
     n_neg = max(1, int(round(batch_size * (1 - lam)))) if negatives is not None and lam < 1 else 0
 
     def step(i: int) -> dict[str, float]:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from genredact.data import ImageData, to_float
+from genredact.engine.optim import adam
 from genredact.errors import GenredactError
 from genredact.models.flow import finite_images
 from genredact.targets import ClassifierTarget, IndicesTarget, SamplesTarget, Target
@@ -93,7 +94,7 @@ def gaussian_kl(mu_p: torch.Tensor, sd_p: torch.Tensor, mu_q: torch.Tensor, sd_q
 def warmup_adam(model: torch.nn.Module, lr: float, warmup: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """Adam with a linear warm-up over `warmup` steps: Adam's first steps move every parameter by about
     the learning rate at once, which a trained flow does not survive above ~1e-4 without it."""
-    opt = torch.optim.Adam(model.parameters(), lr)
+    opt = adam(model.parameters(), lr)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / max(1, warmup)))
 
 

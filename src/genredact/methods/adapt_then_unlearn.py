@@ -84,6 +84,7 @@ import torch
 
 from genredact.data import to_float
 from genredact.engine import Loop, LoopResult
+from genredact.engine.optim import adam
 from genredact.errors import GenredactError
 from genredact.losses import d_fake_loss, d_real_loss, g_loss
 from genredact.methods._adversarial import Pool, generated_pool
@@ -326,8 +327,8 @@ def _adversarial_run(
     gen = context.generator
     loop = Loop(steps=steps, desc=desc, progress=context.progress, device=context.device)
     edited = _trainable_copy(base, loop.device)
-    opt_g = torch.optim.Adam(edited.generator.parameters(), config.lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(edited.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
+    opt_g = adam(edited.generator.parameters(), config.lr, betas=(0.5, 0.999))
+    opt_d = adam(edited.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
     named = dict(edited.generator.named_parameters())
     n_neg = max(1, round(config.batch_size * negative_weight)) if negatives is not None and negative_weight > 0 else 0
 

@@ -54,6 +54,7 @@ from tqdm.auto import tqdm
 from genredact.data import DATASETS, ImageData, load_dataset, load_image_folder, to_float, to_uint8
 from genredact.data.datasets import IMAGE_SUFFIXES
 from genredact.engine import Loop, dist
+from genredact.engine.optim import adamw
 from genredact.engine.schedule import one_cycle
 from genredact.errors import GenredactError
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
@@ -348,7 +349,7 @@ class EncoderUnlearnMethod(RedactionMethod):
         student.decoder.requires_grad_(False)
         student.encoder.requires_grad_(True)
         params = [p for p in student.encoder.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay)
+        opt = adamw(params, config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay)
         sched = one_cycle(opt, config.lr, config.steps)
         xf_all, xr_all = to_float(forget.x), to_float(retain.x)
         rng = context.generator

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from genredact.engine import Loop
+from genredact.engine.optim import adam
 from genredact.errors import GenredactError
 from genredact.methods._flow import forget_split
 from genredact.methods.base import METHODS, Context, MethodResult, RedactionMethod
@@ -54,7 +55,7 @@ class LikelihoodAscentMethod(RedactionMethod):
         check_x = forget[torch.randperm(len(forget), generator=g)[: config.check_images]]
         noise_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
         state: dict[str, float] = {}
-        opt = torch.optim.Adam(edited.parameters(), config.lr)
+        opt = adam(edited.parameters(), config.lr)
         loop = Loop(steps=config.steps, desc=self.name, progress=context.progress, device=device, max_loss=1e6)
 
         def stop(i: int) -> str:

@@ -184,6 +184,11 @@ from genredact.models.flow import dequantize, finite_images
 from genredact.seeding import make_generator
 from genredact.targets import ClassifierTarget, DistributionTarget, Target
 
+#: Remember batches drawn and scored by the frozen original together (images and class modes): one
+#: forward pass of 64 images costs 3.08 ms an image on one thread of the AMD EPYC (family 23), 4.08 in
+#: batches of 16 (`python benchmarks/probes/taming_step_costs.py mnist-flow mnist`, 2026-12-08).
+REMEMBER_AHEAD = 4
+
 
 def default_alpha(n_forget: int) -> float:
     """The reference code's alpha for n forget images: 0.1 for one image, 0.3 for 15, 0.5 for many."""
@@ -356,6 +361,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     check_perm = torch.randperm(n_forget, generator=g)[: config.check_images]
     check_x = forget[check_perm]
     noise_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    remember_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
     eps = config.band * config.k
     state: dict[str, float] = {}
     opt, sched = warmup_adam(edited, config.lr, config.warmup)
@@ -466,6 +472,23 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             return ""
         return f"{share:.0%} of the forget images are within the band at step {i}"
 
+    block: dict[str, object] = {"index": -1}
+
+    def remember_batch(i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step i's remember batch (dequantised, this process's shard) and the frozen original's BPD of it.
+        The batches of REMEMBER_AHEAD steps are drawn together (by a generator of their block's own, so a
+        resumed run draws them again) and the original scores them in one forward pass, cheaper per image
+        than REMEMBER_AHEAD small ones."""
+        b, k = divmod(i, REMEMBER_AHEAD)
+        if block["index"] != b:
+            bg = make_generator(remember_seed + b)
+            xr = remember_x[torch.randint(0, len(remember_x), (REMEMBER_AHEAD, config.remember_batch), generator=bg)]
+            ys = [loop.shard(dequantize(xr[j], generator=bg).to(device)) for j in range(REMEMBER_AHEAD)]
+            with torch.no_grad():
+                orig = _bpd_from_log_prob(original, torch.cat(ys)).split([len(y) for y in ys])
+            block.update(index=b, ys=ys, orig=orig)
+        return block["ys"][k], block["orig"][k]  # type: ignore[index]
+
     def step(i: int) -> dict[str, float]:
         level = state["mu"] + config.k * state["sigma"]
         # Every forget image when they fit in one batch, a batch drawn with replacement otherwise.
@@ -476,8 +499,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             xf = torch.cat([xf[n_gen:], gen[torch.randint(0, len(gen), (n_gen,), generator=g)]])
         if batch_stats:  # one forward pass for the forget and the remember images (the same draws as below)
             y_f = loop.shard(dequantize(xf, generator=g).to(device))
-            xr = remember_x[torch.randint(0, len(remember_x), (config.remember_batch,), generator=g)]
-            y = loop.shard(dequantize(xr, generator=g).to(device))
+            y, orig = remember_batch(i)
             scored = _bpd_from_log_prob(edited, torch.cat([y_f, y]))
             bpd_f, cur = scored[: len(y_f)], scored[len(y_f) :]
         else:
@@ -496,11 +518,8 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         loss = loss_forget
         if remember:
             if not batch_stats:
-                xr = remember_x[torch.randint(0, len(remember_x), (config.remember_batch,), generator=g)]
-                y = loop.shard(dequantize(xr, generator=g).to(device))
+                y, orig = remember_batch(i)
                 cur = _bpd_from_log_prob(edited, y)
-            with torch.no_grad():
-                orig = _bpd_from_log_prob(original, y)
             (mu_c, sd_c), (mu_o, sd_o) = loop.batch_mean_std(cur), loop.batch_mean_std(orig)
             if batch_stats:
                 follow(i, mu_c.detach(), sd_c.detach(), mu_o, sd_o)

@@ -15,6 +15,7 @@ import torch
 
 from genredact.data import ImageData
 from genredact.engine import Loop, LoopResult
+from genredact.engine.optim import adam
 from genredact.models import FlowModel
 from genredact.models.flow_nets import GlowNet
 from genredact.seeding import make_generator
@@ -74,7 +75,7 @@ def train_flow(data: ImageData, recipe: FlowRecipe = FlowRecipe(), *, like: Flow
     with torch.no_grad():  # data-dependent ActNorm initialisation
         idx = torch.randperm(len(data), generator=rng)[: recipe.init_batch]
         model.bpd(x_all[idx], generator=rng)
-    opt = torch.optim.Adam(model.parameters(), recipe.lr)
+    opt = adam(model.parameters(), recipe.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: lr_factor(i, recipe))
 
     def step(i: int) -> dict[str, float]:

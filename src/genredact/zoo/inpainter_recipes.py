@@ -14,6 +14,7 @@ import torch
 
 from genredact.data import ImageData, to_float
 from genredact.engine import Loop, LoopResult, dist
+from genredact.engine.optim import adam
 from genredact.engine.schedule import one_cycle
 from genredact.errors import GenredactError
 from genredact.models.inpainter import InpainterModel, build_inpainter
@@ -60,7 +61,7 @@ def train_inpainter(
     model.to(loop.device).train()
     real = to_float(data.x)
     rng = make_generator(recipe.seed + 1)
-    opt = torch.optim.Adam(model.parameters(), recipe.lr)
+    opt = adam(model.parameters(), recipe.lr)
     sched = one_cycle(opt, recipe.lr, recipe.steps)
 
     def step(i: int) -> dict[str, float]:

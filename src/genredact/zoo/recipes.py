@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from genredact.data import ImageData, to_float
 from genredact.data.augment import random_shift
 from genredact.engine import Loop, LoopResult
+from genredact.engine.optim import adam
 from genredact.losses import d_fake_loss, d_real_loss, g_loss
 from genredact.models import ClassifierModel, GanModel
 from genredact.models.nets import DCGANDiscriminator, DCGANGenerator, JudgeConvNet, LeNet
@@ -62,8 +63,8 @@ def train_gan(data: ImageData, recipe: GanRecipe = GanRecipe(), *, like: GanMode
     model.to(loop.device).train()
     real = to_float(data.x).to(loop.device)
     rng = make_generator(recipe.seed + 1)
-    opt_g = torch.optim.Adam(model.generator.parameters(), recipe.lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(model.discriminator.parameters(), recipe.lr, betas=(0.5, 0.999))
+    opt_g = adam(model.generator.parameters(), recipe.lr, betas=(0.5, 0.999))
+    opt_d = adam(model.discriminator.parameters(), recipe.lr, betas=(0.5, 0.999))
 
     def step(i: int) -> dict[str, float]:
         idx = torch.randint(0, real.shape[0], (recipe.batch_size,), generator=rng).to(loop.device)
@@ -102,7 +103,7 @@ def train_classifier(data: ImageData, recipe: ClassifierRecipe = ClassifierRecip
     x = to_float(data.x).to(loop.device)
     y = torch.as_tensor(data.y).to(loop.device)
     rng = make_generator(recipe.seed + 1)
-    opt = torch.optim.Adam(model.parameters(), recipe.lr)
+    opt = adam(model.parameters(), recipe.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=max(1, loop.steps))
     order_state: dict[str, torch.Tensor] = {}  # this epoch's permutation (checkpointed with the loop)
 
