@@ -191,21 +191,39 @@ def test_taming_with_batch_statistics_stops_in_band_and_its_statistics_match_a_f
     its final mu and sigma are those of the edited model on remember images scored afresh."""
     forget = np.flatnonzero(flow_data.y == 1)[:3]
     edited, log = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", data=flow_data, seed=0, progress=False,
-                         steps=150, lr=2e-3, alpha=0.9, stats="batch", **FAST)
+                         steps=150, lr=2e-3, alpha=0.9, stats="batch", aim_gain=0.0, **FAST)
     assert log["stats"] == "batch" and log["in_band_share"] == 1.0 and log["stopped_early"], log["stop_reason"]
-    assert log["remember_drift"] <= 0.01 and log["aim_bpd"] is None  # aim_gain is off by default
+    assert log["remember_drift"] <= 0.01 and log["aim_bpd"] is None  # aim_gain 0: no aiming
     fresh = _bpd(edited, np.delete(flow_data.x, forget, axis=0))
     mu, sigma = float(fresh.mean()), float(fresh.std())
     # Within a fifth of a sigma (the band's half-width is 0.6 sigma; the pooled rule is off by ~0.1 sigma here too).
     assert abs(log["mu"] - mu) < 0.2 * sigma and abs(log["sigma"] / sigma - 1) < 0.15, (log["mu"], mu, log["sigma"], sigma)
     again, _ = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", data=flow_data, seed=0, progress=False,
-                      steps=150, lr=2e-3, alpha=0.9, stats="batch", **FAST)
+                      steps=150, lr=2e-3, alpha=0.9, stats="batch", aim_gain=0.0, **FAST)
     assert all(torch.equal(v, again.state_dict()[k]) for k, v in edited.state_dict().items())
+
+
+def test_taming_defaults_batch_statistics_and_aiming_follow_the_size_of_the_image_set(tiny_flow_trained, flow_data):
+    """stats="auto" and aim_gain=None (the defaults): batch statistics for images that fit one forget batch
+    with the remember term, aim_gain 0.1 there from two images up; the pool and no aiming for a larger set
+    and for the no-remember ablation. The default run is the explicit one."""
+    ones = np.flatnonzero(flow_data.y == 1)
+    kw = dict(data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, alpha=0.9, **FAST)
+    edited, log = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, ones[:3]), "taming", **kw)
+    assert log["stats"] == "batch" and log["aim_gain"] == 0.1 and len(log["aim_bpd"]) == 3, log
+    explicit, _ = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, ones[:3]), "taming", stats="batch", aim_gain=0.1, **kw)
+    assert all(torch.equal(v, explicit.state_dict()[k]) for k, v in edited.state_dict().items())
+    _, big = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, ones[:9]), "taming", **{**kw, "steps": 3})
+    assert big["n_forget"] == 9 and big["stats"] == "pool" and big["aim_gain"] == 0.0 and big["aim_bpd"] is None
+    _, bare = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, ones[:3]), "taming", remember=False, **{**kw, "steps": 3})
+    assert bare["stats"] == "pool" and bare["aim_gain"] == 0.0 and bare["aim_bpd"] is None
+    _, single = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, ones[:1]), "taming", **{**kw, "steps": 3})
+    assert single["stats"] == "batch" and single["aim_gain"] == 0.0 and single["aim_bpd"] is None  # one image is not aimed
 
 
 def test_taming_aim_gain_moves_each_target_and_still_stops_in_band(tiny_flow_trained, flow_data):
     """aim_gain: each forget image's own target level follows its distance from the band's centre; the run
-    still ends with every image in the band and the drift within tolerance (off by default: the batch-statistics test)."""
+    still ends with every image in the band and the drift within tolerance (on by default for such a set: the defaults test)."""
     forget = np.flatnonzero(flow_data.y == 1)[:3]
     kw = dict(data=flow_data, seed=0, progress=False, steps=150, lr=2e-3, alpha=0.9, stats="batch", **FAST)
     edited, log = redact(copy.deepcopy(tiny_flow_trained), _indices_target(flow_data, forget), "taming", aim_gain=0.1, **kw)

@@ -25,7 +25,8 @@ Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rul
   them in the band after 400 steps (its slope at d = -1 is 0.39, and the remember term's NLL pulls the
   other way); the square well reached the band in 70-150 steps with the remember BPD 2.8-3.3% up,
   and the repair brought it back to +0.5% by step ~300. forget_loss="auto" takes the square well here.
-- stats="batch" (images and class targets, with the remember term): mu, sigma and the drift come from
+- stats="batch" (images and class targets, with the remember term; what stats="auto", the default, takes
+  for a set of images that fits one forget batch since 2026-12-08, the pool otherwise): mu, sigma and the drift come from
   the remember batches that every step scores anyway, under the current model (before the step's
   update) and under the frozen original with the same dequantisation noise: mu is the pool's original
   mean plus the mean paired shift of the last `stat_steps` (16) batches, sigma the pool's original
@@ -36,7 +37,9 @@ Both losses pull the forget BPD *to* mu + k sigma, not to infinity. Stopping rul
   30-36% on mnist-flow (460 steps both; 2.59-2.99% of retrain) and by 45-54% on fashion-flow (830 -> 620
   steps; 3.17-4.22% of retrain), every image in the band and the retain BPD +0.80% / +0.64% under the
   benchmark's own statistics.
-- aim_gain > 0 (an extension, off by default; images that fit in one forget batch): integral control of
+- aim_gain > 0 (an extension; images that fit in one forget batch, with the remember term: aim_gain=None, the
+  default, takes AIM_GAIN = 0.1 for 2 to batch_size images since 2026-12-08, and 0 for one image, larger sets
+  and classes): integral control of
   each image's target. The square well's pull meets the remember term's (which lowers the BPD of images
   like the forget images) short of the band's centre, so an image can sit for hundreds of steps at the
   edge of the inner band that the stop needs. At every check each image's own target level moves by
@@ -189,6 +192,13 @@ from genredact.targets import ClassifierTarget, DistributionTarget, Target
 #: batches of 16 (`python benchmarks/probes/taming_step_costs.py mnist-flow mnist`, 2026-12-08).
 REMEMBER_AHEAD = 4
 
+#: aim_gain=None on 2 to batch_size images: this gain (since 2026-12-08). On the benchmark's 5 images it took
+#: 323 steps instead of 620 on fashion-flow and 431-484 against 460 on mnist-flow; on a single image it cost
+#: steps (fashion-flow 139 against 108, mnist-flow 150 against 94: `benchmarks/flow_taming.py --modes images
+#: --sizes 1 5 --rows taming` and `benchmarks/probes/taming_freeze_probe.py DS FLOW CLASS 1 '' '{"aim_gain": 0.0}'`,
+#: 2026-12-08), so one image is not aimed.
+AIM_GAIN = 0.1
+
 
 def default_alpha(n_forget: int) -> float:
     """The reference code's alpha for n forget images: 0.1 for one image, 0.3 for 15, 0.5 for many."""
@@ -199,7 +209,7 @@ def default_alpha(n_forget: int) -> float:
 class TamingMethod(RedactionMethod):
     """Config fields: steps (max), lr, batch_size (forget batch), remember_batch, k, band (epsilon / k),
     alpha (None: by forget-set size), gamma, remember (False: the no-remember ablation), kl,
-    refresh_every, stat_images, stat_window, stats (pool|batch), stat_steps, check_images, stop_share, aim_gain, by (labels|classifier for class targets),
+    refresh_every, stat_images, stat_window, stats (auto|pool|batch), stat_steps, check_images, stop_share, aim_gain, by (labels|classifier for class targets),
     scale, forget_loss (auto|sigmoid|square), remember_tol, stop_margin, share_goal and share_every (class targets), warmup;
     debias: temperature, mix_samples, mix_every, mix_tol, mix_gain, mix_stream_ratio, debias (resample|offset|prior), mix_open (each|group);
     debias="prior": prior_images, prior_rounds, prior_components, prior_open (original|components), prior_spread."""
@@ -226,7 +236,7 @@ class TamingMethod(RedactionMethod):
         refresh_every: int = 10
         stat_images: int = 256
         stat_window: int = 4
-        stats: Literal["pool", "batch"] = "pool"
+        stats: Literal["auto", "pool", "batch"] = "auto"
         stat_steps: int = 16
         check_images: int = 256
         stop_share: float | None = None
@@ -238,7 +248,7 @@ class TamingMethod(RedactionMethod):
         share_goal: float | None = 0.005
         share_every: int = 25
         self_forget: float = 0.0
-        aim_gain: float = 0.0
+        aim_gain: float | None = None
         warmup: int = 20
         temperature: float = 0.7
         mix_samples: int | None = None
@@ -263,8 +273,8 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"debias must be 'resample', 'offset' or 'prior', got {self.debias!r}")
             if self.kl not in ("both", "forward", "reverse"):
                 raise GenredactError(f"kl must be 'both', 'forward' or 'reverse', got {self.kl!r}")
-            if self.stats not in ("pool", "batch"):
-                raise GenredactError(f"stats must be 'pool' or 'batch', got {self.stats!r}")
+            if self.stats not in ("auto", "pool", "batch"):
+                raise GenredactError(f"stats must be 'auto', 'pool' or 'batch', got {self.stats!r}")
             if self.lr <= 0 or self.k <= 0 or self.band <= 0 or self.temperature <= 0:
                 raise GenredactError("lr, k, band and temperature must be positive")
             if self.alpha is not None and not 0 < self.alpha <= 1:
@@ -273,7 +283,7 @@ class TamingMethod(RedactionMethod):
                 raise GenredactError(f"gamma must lie in [0, 1], got {self.gamma}")
             if self.mix_stream_ratio < 1:
                 raise GenredactError(f"mix_stream_ratio must be at least 1, got {self.mix_stream_ratio}")
-            if self.aim_gain < 0:
+            if self.aim_gain is not None and self.aim_gain < 0:
                 raise GenredactError(f"aim_gain must be zero (off) or positive, got {self.aim_gain}")
             if self.tol() <= 0:
                 raise GenredactError(f"mix_tol must be positive, got {self.mix_tol}")
@@ -353,7 +363,14 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     alpha = 1.0 if not remember else (config.alpha if config.alpha is not None else default_alpha(n_forget))
     stop_share = config.stop_share if config.stop_share is not None else (1.0 if n_forget <= 64 else 0.9)
     remember_tol = config.remember_tol if remember else None  # nothing repairs the model without the remember term
-    forget_loss = config.forget_loss if config.forget_loss != "auto" else ("sigmoid" if isinstance(target, ClassifierTarget) else "square")
+    image_set = not isinstance(target, ClassifierTarget)
+    forget_loss = config.forget_loss if config.forget_loss != "auto" else ("square" if image_set else "sigmoid")
+    # The defaults ("auto", None): batch statistics for a set of images that fits one forget batch (every
+    # step scores all of them) with the remember term, and aim_gain AIM_GAIN there from two images up; the
+    # pooled statistics and no aiming otherwise (the no-remember ablation stays the paper's loss alone).
+    one_batch = image_set and remember and n_forget <= config.batch_size
+    stats = config.stats if config.stats != "auto" else ("batch" if one_batch else "pool")
+    aim_gain = config.aim_gain if config.aim_gain is not None else (AIM_GAIN if one_batch and n_forget >= 2 else 0.0)
     # Fixed images and fixed dequantisation noise for the statistics and the stopping check. The
     # statistics pool stat_window slots of stat_images remember images; a refresh re-scores one slot.
     stat_x = remember_x[torch.randperm(len(remember_x), generator=g)[: config.stat_images * config.stat_window]]
@@ -391,7 +408,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
     # aim_gain > 0 (an extension, images that fit in one forget batch): each image's own target level is
     # moved by aim_gain times its distance from the band's centre at every check, so the pull of the
     # remember term does not hold it at the band's edge.
-    aiming = config.aim_gain > 0 and n_forget <= config.batch_size and len(check_perm) == n_forget and not config.self_forget
+    aiming = aim_gain > 0 and n_forget <= config.batch_size and len(check_perm) == n_forget and not config.self_forget
     aim = torch.zeros(n_forget)
 
     @torch.no_grad()
@@ -402,14 +419,14 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         state["max_abs_d_sigma"] = float(d.abs().max() / state["sigma"])
         if aiming and steer:  # integral control: an image that stays short of the centre is aimed past it
             lim = 0.5 * config.k * state["sigma"]
-            aim[check_perm] = (aim[check_perm] - config.aim_gain * d).clamp(-lim, lim)
+            aim[check_perm] = (aim[check_perm] - aim_gain * d).clamp(-lim, lim)
         return float((d.abs() <= margin * eps * state["sigma"]).double().mean())
 
     state["mu_original"] = float(orig_bpd.mean())
 
     # stats="batch" (module docstring): the pool is scored once, under the original; the last stat_steps
     # remember batches carry the statistics from there.
-    batch_stats = remember and config.stats == "batch"
+    batch_stats = remember and stats == "batch"
     shifts = torch.zeros(config.stat_steps, 3, dtype=torch.float64)  # per step: mean shift, variance now, variance originally
     sigma0 = float(orig_bpd.std())
     if batch_stats:
@@ -544,7 +561,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         "n_forget": n_forget, "n_remember": len(remember_x), "forget_train_indices": split.forget_idx[:100].tolist(),
         "alpha": alpha, "mu": state["mu"], "sigma": state["sigma"], "band_level": state["mu"] + config.k * state["sigma"],
         "band_halfwidth": eps * state["sigma"], "in_band_share": final_share, "stop_share": stop_share,
-        "remember_drift": drift(), "mu_original": state["mu_original"], "aim_bpd": aim.tolist() if aiming else None, "forget_loss": forget_loss, "stats": "batch" if batch_stats else "pool",
+        "remember_drift": drift(), "mu_original": state["mu_original"], "aim_gain": aim_gain if aiming else 0.0, "aim_bpd": aim.tolist() if aiming else None, "forget_loss": forget_loss, "stats": "batch" if batch_stats else "pool",
     }
     if by_share:
         log.update(class_share_classifier=measure_share(), share_goal=config.share_goal, temperature=config.temperature, share_samples=len(z_bank))
