@@ -3,7 +3,8 @@
 The default form on CPU runs a few small kernels per parameter tensor; a flow of 144 tensors spends 13.1 ms
 an Adam step in it on one thread of the 2-core AMD EPYC (family 23), 6.3 ms in the foreach form
 (`python benchmarks/probes/taming_step_costs.py mnist-flow mnist`, 2026-12-08): a twentieth of a 5-image
-taming step there. On CUDA torch picks the foreach form by itself; on CPU it does not. Same algorithm; the last bits of the arithmetic can differ from the default form.
+taming step there. On CUDA torch picks the foreach form by itself; on CPU it does not. Same algorithm;
+the last bits of the arithmetic can differ from the default form.
 
 The fused form (2.2 ms there) is not used: with it, a taming run interrupted and resumed from its checkpoint
 stopped ending on the uninterrupted run's weights (tests/test_flow.py, the resume test; the weights part

@@ -169,6 +169,7 @@ The classifier that steers is the redaction classifier; evaluation uses an indep
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -489,22 +490,22 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
             return ""
         return f"{share:.0%} of the forget images are within the band at step {i}"
 
-    block: dict[str, object] = {"index": -1}
+    @functools.lru_cache(maxsize=1)
+    def remember_block(b: int) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...]]:
+        """Block b's REMEMBER_AHEAD remember batches (dequantised, this process's shards), drawn by a generator
+        of the block's own (so a resumed run draws them again), and the frozen original's BPD of each, scored
+        in one forward pass: cheaper per image than REMEMBER_AHEAD small ones."""
+        bg = make_generator(remember_seed + b)
+        xr = remember_x[torch.randint(0, len(remember_x), (REMEMBER_AHEAD, config.remember_batch), generator=bg)]
+        ys = [loop.shard(dequantize(xr[j], generator=bg).to(device)) for j in range(REMEMBER_AHEAD)]
+        with torch.no_grad():
+            return ys, _bpd_from_log_prob(original, torch.cat(ys)).split([len(y) for y in ys])
 
     def remember_batch(i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Step i's remember batch (dequantised, this process's shard) and the frozen original's BPD of it.
-        The batches of REMEMBER_AHEAD steps are drawn together (by a generator of their block's own, so a
-        resumed run draws them again) and the original scores them in one forward pass, cheaper per image
-        than REMEMBER_AHEAD small ones."""
+        """Step i's remember batch and the frozen original's BPD of it."""
         b, k = divmod(i, REMEMBER_AHEAD)
-        if block["index"] != b:
-            bg = make_generator(remember_seed + b)
-            xr = remember_x[torch.randint(0, len(remember_x), (REMEMBER_AHEAD, config.remember_batch), generator=bg)]
-            ys = [loop.shard(dequantize(xr[j], generator=bg).to(device)) for j in range(REMEMBER_AHEAD)]
-            with torch.no_grad():
-                orig = _bpd_from_log_prob(original, torch.cat(ys)).split([len(y) for y in ys])
-            block.update(index=b, ys=ys, orig=orig)
-        return block["ys"][k], block["orig"][k]  # type: ignore[index]
+        ys, orig = remember_block(b)
+        return ys[k], orig[k]
 
     def step(i: int) -> dict[str, float]:
         level = state["mu"] + config.k * state["sigma"]
@@ -514,7 +515,7 @@ def _forget(edited: FlowModel, original: FlowModel, target: Target, config: Tami
         if config.self_forget and gen is not None and len(gen):  # part of the batch: the model's own samples of the class
             n_gen = max(1, round(config.self_forget * len(xf)))
             xf = torch.cat([xf[n_gen:], gen[torch.randint(0, len(gen), (n_gen,), generator=g)]])
-        if batch_stats:  # one forward pass for the forget and the remember images (the same draws as below)
+        if batch_stats:  # one forward pass for the forget and the remember images
             y_f = loop.shard(dequantize(xf, generator=g).to(device))
             y, orig = remember_batch(i)
             scored = _bpd_from_log_prob(edited, torch.cat([y_f, y]))
